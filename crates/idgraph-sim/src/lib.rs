@@ -13,6 +13,7 @@ pub mod company;
 pub mod faults;
 pub mod ratelimit;
 pub mod scim_server;
+pub mod serve;
 
 pub mod freshbooks;
 pub mod freshdesk;

@@ -46,7 +46,7 @@ impl std::str::FromStr for Coverage {
 }
 
 /// What to generate.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompanyConfig {
     pub seed: u64,
     pub people: usize,
@@ -284,3 +284,9 @@ pub fn token_from_seed(seed: u64, purpose: &str, len: usize) -> String {
         .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
         .collect()
 }
+
+mod generate;
+mod output;
+
+pub use generate::generate;
+pub use output::{write_ground_truth, write_roster_csv, GroundTruth, TruthAccount, ROSTER_COLUMNS};
