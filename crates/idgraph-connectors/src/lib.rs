@@ -7,7 +7,9 @@
 //! resource to the end (tests, benchmarks, one-shot reads).
 
 pub mod connector;
+pub mod context;
 
 pub use connector::{
     read_all, Capabilities, Connector, ConnectorError, Cursor, Page, ResourceSpec, Snapshot,
 };
+pub use context::ConnectorContext;
