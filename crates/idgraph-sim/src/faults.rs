@@ -346,7 +346,7 @@ mod tests {
             .filter(|f| matches!(f, Fault::ServerError(_)))
             .count();
         assert!((60..=140).contains(&errors), "about 20% 5xx, got {errors}");
-        assert!(xs.iter().any(|f| *f == Fault::Drop));
+        assert!(xs.contains(&Fault::Drop));
         assert!(xs
             .iter()
             .any(|f| *f == Fault::Truncate || *f == Fault::HtmlPage));
