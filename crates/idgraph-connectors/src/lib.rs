@@ -9,6 +9,12 @@
 pub mod connector;
 pub mod context;
 
+pub mod freshbooks;
+pub mod freshdesk;
+pub mod freshsales;
+pub mod freshservice;
+pub mod helpscout;
+
 pub use connector::{
     read_all, Capabilities, Connector, ConnectorError, Cursor, Page, ResourceSpec, Snapshot,
 };

@@ -7,3 +7,9 @@
 // Shared by the per-app modules as they land.
 #[allow(dead_code)]
 mod compliance;
+
+mod freshbooks;
+mod freshdesk;
+mod freshsales;
+mod freshservice;
+mod helpscout;

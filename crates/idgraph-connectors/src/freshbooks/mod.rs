@@ -1,0 +1,1 @@
+//! The freshbooks connector (read side): see `shared/api-guides/freshbooks.txt`.

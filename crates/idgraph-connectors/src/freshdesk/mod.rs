@@ -1,0 +1,1 @@
+//! The freshdesk connector (read side): see `shared/api-guides/freshdesk.txt`.

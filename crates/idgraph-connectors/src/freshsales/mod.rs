@@ -1,0 +1,1 @@
+//! The freshsales connector (read side): see `shared/api-guides/freshsales.txt`.

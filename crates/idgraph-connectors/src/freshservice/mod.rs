@@ -1,0 +1,1 @@
+//! The freshservice connector (read side): see `shared/api-guides/freshservice.txt`.

@@ -1,0 +1,1 @@
+//! The helpscout connector (read side): see `shared/api-guides/helpscout.txt`.

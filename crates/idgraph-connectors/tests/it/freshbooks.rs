@@ -1,0 +1,1 @@
+//! Compliance of the freshbooks connector against its simulator.

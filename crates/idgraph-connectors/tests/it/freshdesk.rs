@@ -1,0 +1,1 @@
+//! Compliance of the freshdesk connector against its simulator.

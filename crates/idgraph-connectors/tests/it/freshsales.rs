@@ -1,0 +1,1 @@
+//! Compliance of the freshsales connector against its simulator.

@@ -1,0 +1,1 @@
+//! Compliance of the freshservice connector against its simulator.

@@ -1,0 +1,1 @@
+//! Compliance of the helpscout connector against its simulator.
