@@ -202,6 +202,7 @@ fn urls(app: App, base: &str) -> BTreeMap<&'static str, String> {
         App::Helpscout => {
             put("api", "/v2");
             put("token", "/v2/oauth2/token");
+            put("authorize", "/v2/oauth2/authorize");
             put("scim", "/v2/scim");
         }
     }
