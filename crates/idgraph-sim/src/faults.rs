@@ -379,6 +379,80 @@ mod tests {
         assert!(seq[first..first + 3].iter().all(|x| *x == Fault::TooMany));
     }
 
+    fn faulty_router(cfg: FaultConfig) -> (axum::Router, Arc<Faults>) {
+        let faults = Arc::new(Faults::new(cfg));
+        let state = FaultLayerState {
+            faults: faults.clone(),
+            too_many: Arc::new(|| (StatusCode::TOO_MANY_REQUESTS, "vendor 429").into_response()),
+        };
+        let router = axum::Router::new()
+            .route(
+                "/api/v2/agents",
+                axum::routing::get(|| async {
+                    axum::Json(serde_json::json!({"agents": [{"id": 1}]}))
+                }),
+            )
+            .route("/_sim/health", axum::routing::get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(
+                state,
+                fault_middleware,
+            ));
+        (router, faults)
+    }
+
+    async fn call(router: &axum::Router, path: &str) -> (StatusCode, Result<bytes::Bytes, String>) {
+        use tower::ServiceExt;
+        let req = http::Request::get(path).body(Body::empty()).unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .map_err(|e| e.to_string());
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn each_fault_reaches_the_client() {
+        let one = |f: fn(&mut FaultConfig)| {
+            let mut c = FaultConfig {
+                seed: 3,
+                ..Default::default()
+            };
+            f(&mut c);
+            faulty_router(c)
+        };
+        let (r, f) = one(|c| c.error_rate = 1.0);
+        let (status, _) = call(&r, "/api/v2/agents").await;
+        assert!([500, 502, 503].contains(&status.as_u16()), "{status}");
+        assert_eq!(f.injected().server_errors, 1);
+
+        let (r, _) = one(|c| c.rate_429 = 1.0);
+        let (status, body) = call(&r, "/api/v2/agents").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body.unwrap(), "vendor 429", "the vendor's own 429 shape");
+
+        let (r, _) = one(|c| c.malformed_rate = 1.0);
+        for _ in 0..4 {
+            let (status, body) = call(&r, "/api/v2/agents").await;
+            assert_eq!(status, StatusCode::OK);
+            let body = body.unwrap();
+            assert!(
+                serde_json::from_slice::<serde_json::Value>(&body).is_err(),
+                "{body:?}"
+            );
+        }
+
+        let (r, f) = one(|c| c.drop_rate = 1.0);
+        let (_, body) = call(&r, "/api/v2/agents").await;
+        assert!(body.is_err(), "the body fails mid-response");
+        assert_eq!(f.injected().dropped, 1);
+
+        // Control paths are never faulted.
+        let (r, _) = one(|c| c.error_rate = 1.0);
+        let (status, _) = call(&r, "/_sim/health").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
     #[test]
     fn quiet_config_injects_nothing() {
         let f = Faults::default();
