@@ -120,3 +120,39 @@ async fn tls_certificate_covers_localhost_and_vendor_hosts() {
         .is_err());
     sims.shutdown().await;
 }
+
+#[tokio::test]
+async fn freshbooks_offers_no_scim_endpoint() {
+    // FreshBooks provisions only through Okta's SWA connector: no SCIM endpoint of its own,
+    // unlike the four Freshworks/Help Scout apps.
+    let dir = tempfile::tempdir().unwrap();
+    let sims = serve::start(config(dir.path())).await.unwrap();
+    let http = reqwest::Client::new();
+    let fb = sims.base_url(App::Freshbooks).unwrap();
+    for path in [
+        "/scim/v2/Users",
+        "/v2/scim/Users",
+        "/auth/api/v1/scim/v2/Users",
+    ] {
+        let status = http
+            .get(format!("{fb}{path}"))
+            .bearer_auth("anything")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 404, "{path}");
+    }
+    let fs = sims.base_url(App::Freshservice).unwrap();
+    let status = http
+        .get(format!("{fs}/scim/v2/Users"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(
+        status, 401,
+        "Freshservice has SCIM (it wants its bearer token)"
+    );
+    sims.shutdown().await;
+}
