@@ -3,9 +3,13 @@
 //! single-use refresh tokens, and every pagination style. Waiting happens on a
 //! [`idgraph_http::ManualClock`], so the whole suite runs in about a second.
 
+// Test helpers outside #[test] functions may unwrap too (clippy.toml allows it in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod oauth;
 mod pagination;
 mod ratelimit;
 mod retries;
 mod secrets;
 mod support;
+mod tls;
