@@ -49,28 +49,31 @@ fn main() {
         let http = reqwest::Client::new();
         for round in 0..3 {
             let t = Instant::now();
-            let mut page = 1;
             let mut agents = 0usize;
             let mut requests = 0;
-            loop {
-                let resp = http
-                    .get(format!("{base}/api/v2/agents?per_page=100&page={page}"))
-                    .basic_auth(&key, Some("X"))
-                    .send()
-                    .await
-                    .expect("send");
-                requests += 1;
-                let body: serde_json::Value = resp.json().await.expect("json");
-                let n = body["agents"].as_array().map(|a| a.len()).unwrap_or(0);
-                agents += n;
-                if n < 100 {
-                    break;
+            // Active agents (the default listing), then deactivated ones (`active=false`).
+            for filter in ["", "&active=false"] {
+                let mut page = 1;
+                loop {
+                    let resp = http
+                        .get(format!("{base}/api/v2/agents?per_page=100&page={page}{filter}"))
+                        .basic_auth(&key, Some("X"))
+                        .send()
+                        .await
+                        .expect("send");
+                    requests += 1;
+                    let body: serde_json::Value = resp.json().await.expect("json");
+                    let n = body["agents"].as_array().map(|a| a.len()).unwrap_or(0);
+                    agents += n;
+                    if n < 100 {
+                        break;
+                    }
+                    page += 1;
                 }
-                page += 1;
             }
             let secs = t.elapsed().as_secs_f64();
             println!(
-                "round {round}: listed {agents} active agents in {requests} requests, {secs:.3} s ({:.0} agents/s)",
+                "round {round}: listed {agents} agents (active and deactivated) in {requests} requests, {secs:.3} s ({:.0} agents/s)",
                 agents as f64 / secs
             );
         }
