@@ -48,7 +48,7 @@ pub use client::{ApiClient, ApiConfig, ApiRequest, ApiResponse, ClientMetrics};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{HttpClient, HttpConfig, DEFAULT_USER_AGENT};
 pub use error::{redact_url, HttpError};
-pub use paginate::{items_at, Extractor, PageStyle, Paginator, Stop};
+pub use paginate::{items_at, Extractor, PageCursor, PageStyle, Paginator, Stop};
 pub use retry::{Jitter, RetryPolicy};
 pub use secret::Secret;
 pub use store::{FileTokenStore, MemoryTokenStore, TokenSet, TokenStore, TokenStoreError};

@@ -20,6 +20,7 @@
 use crate::client::{ApiClient, ApiRequest};
 use crate::error::{redact_url, HttpError};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 use url::Url;
@@ -96,13 +97,22 @@ impl PageStyle {
     }
 }
 
-#[derive(Debug, Clone)]
-enum Next {
+/// Where a paginator stands: the page it will fetch next. Serialisable, so a sync engine can
+/// store it in a checkpoint and a later process can [`Paginator::resume`] from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageCursor {
+    /// The first page (of any style).
     First,
+    /// A page number (page-number styles).
     Page(u64),
+    /// A next link as the server gave it, made absolute (`Link` header, `_links.next.href`).
     Url(String),
+    /// A SCIM `startIndex`.
     StartIndex(u64),
 }
+
+use PageCursor as Next;
 
 /// A list being paged through.
 pub struct Paginator<T> {
@@ -172,6 +182,25 @@ impl<T> Paginator<T> {
         }
     }
 
+    /// Continues a listing from `cursor` (as returned by [`Paginator::cursor`] in an earlier
+    /// process): the next page fetched is the one the cursor names.
+    pub fn resume(
+        api: &ApiClient,
+        request: ApiRequest,
+        style: PageStyle,
+        extract: Extractor<T>,
+        cursor: PageCursor,
+    ) -> Self {
+        let mut p = Self::new(api, request, style, extract);
+        p.next = Some(cursor);
+        p
+    }
+
+    /// The page the next [`Paginator::next_page`] call fetches; `None` once the list is done.
+    pub fn cursor(&self) -> Option<PageCursor> {
+        self.next.clone()
+    }
+
     /// Stops with an error after this many pages (default 100 000).
     pub fn max_pages(mut self, n: u64) -> Self {
         self.max_pages = n;
@@ -225,7 +254,9 @@ impl<T> Paginator<T> {
 
     /// The next page's items, or `None` after the last page.
     pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, HttpError> {
-        let Some(next) = self.next.take() else {
+        // The cursor moves only when a page succeeds: after an error, `cursor()` still names
+        // the failed page, so a retry (or a resumed process) asks for it again.
+        let Some(next) = self.next.clone() else {
             return Ok(None);
         };
         let req = self.request_for(&next);

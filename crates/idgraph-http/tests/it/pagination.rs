@@ -310,3 +310,79 @@ async fn a_server_ignoring_the_page_parameter_is_caught() {
     assert!(matches!(err, HttpError::Pagination { .. }), "{err}");
     assert_eq!(p.requests(), 5);
 }
+
+/// A listing stopped after any page and resumed from its serialised cursor by a new paginator
+/// (a new process) yields every item exactly once, in every style.
+#[tokio::test]
+async fn a_listing_resumes_from_its_serialised_cursor() {
+    let styles: Vec<(&str, PageStyle, &str)> = vec![
+        (
+            "/api/v2/agents",
+            PageStyle::page_number(3, Stop::ShortPage),
+            "",
+        ),
+        ("/linked", PageStyle::LinkHeader, ""),
+        (
+            "/v2/users",
+            PageStyle::BodyNext {
+                next_pointer: "/_links/next/href".into(),
+            },
+            "/_embedded/users",
+        ),
+        ("/scim/v2/Users", PageStyle::Scim { count: 3 }, "/Resources"),
+    ];
+    for (path, style, pointer) in styles {
+        let clock = ManualClock::new(START);
+        let (base, _) = server(7).await;
+        let api = plain_api(&http(&clock), &base, RetryPolicy::default());
+        let mut seen = Vec::new();
+        let mut cursor = PageCursor::First;
+        loop {
+            // A fresh paginator per page, as a resumed process would build it.
+            let mut p = Paginator::resume(
+                &api,
+                ApiRequest::get(path),
+                style.clone(),
+                items_at::<Item>(pointer, false),
+                serde_json::from_value(serde_json::to_value(&cursor).unwrap()).unwrap(),
+            );
+            match p.next_page().await.unwrap() {
+                Some(items) => seen.extend(ids(&items)),
+                None => break,
+            }
+            match p.cursor() {
+                Some(c) => cursor = c,
+                None => break,
+            }
+        }
+        assert_eq!(seen, (1..=7).collect::<Vec<_>>(), "{path}");
+    }
+}
+
+/// A failed page leaves the cursor on that page, so asking again fetches it, not the next one.
+#[tokio::test]
+async fn a_failed_page_keeps_its_cursor() {
+    let router = axum::Router::new().route(
+        "/broken",
+        get(|Query(p): Q| async move {
+            if q(&p, "page", 1) == 2 {
+                Json(json!({"not": "a list"}))
+            } else {
+                Json(Value::Array(slice(9, q(&p, "page", 1), 3)))
+            }
+        }),
+    );
+    let base = serve(router).await;
+    let clock = ManualClock::new(START);
+    let api = plain_api(&http(&clock), &base, RetryPolicy::default());
+    let mut p = Paginator::new(
+        &api,
+        ApiRequest::get("/broken"),
+        PageStyle::page_number(3, Stop::ShortPage),
+        items_at::<Item>("", false),
+    );
+    assert_eq!(p.next_page().await.unwrap().unwrap().len(), 3);
+    assert_eq!(p.cursor(), Some(PageCursor::Page(2)));
+    assert!(p.next_page().await.is_err());
+    assert_eq!(p.cursor(), Some(PageCursor::Page(2)));
+}
