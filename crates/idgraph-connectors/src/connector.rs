@@ -29,6 +29,22 @@ pub struct Capabilities {
     pub invite: bool,
 }
 
+/// How a resource's grants relate to what it lists, so the engine knows which stored grants a
+/// page replaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantScope {
+    /// The resource emits no grants.
+    #[default]
+    None,
+    /// Each account it lists comes with all of its grants from this resource (roles and groups
+    /// on an agent record): they replace that account's stored grants from this resource.
+    WithAccounts,
+    /// It lists the memberships of entitlements (team members) across its pages: after a full
+    /// listing, stored grants from this resource that were not seen are revoked.
+    Memberships,
+}
+
 /// A resource a connector lists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceSpec {
@@ -36,6 +52,43 @@ pub struct ResourceSpec {
     pub name: String,
     /// Whether `fetch` honours `since` for this resource (otherwise it lists everything).
     pub incremental: bool,
+    /// Account namespaces this resource lists (all or part of). Together, the resources naming
+    /// a namespace list all of its accounts the API shows; an account that none of them
+    /// returned in a full sync is missing.
+    pub namespaces: Vec<String>,
+    /// Entitlement kinds this resource lists (`role`, `group`, `team`, …).
+    pub entitlement_kinds: Vec<String>,
+    pub grants: GrantScope,
+}
+
+impl ResourceSpec {
+    /// A resource listing accounts of `namespaces`.
+    pub fn accounts(name: &str, namespaces: &[&str], incremental: bool) -> Self {
+        Self {
+            name: name.to_string(),
+            incremental,
+            namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
+            entitlement_kinds: Vec::new(),
+            grants: GrantScope::None,
+        }
+    }
+
+    /// A resource listing entitlements of `kinds`.
+    pub fn entitlements(name: &str, kinds: &[&str]) -> Self {
+        Self {
+            name: name.to_string(),
+            incremental: false,
+            namespaces: Vec::new(),
+            entitlement_kinds: kinds.iter().map(|s| s.to_string()).collect(),
+            grants: GrantScope::None,
+        }
+    }
+
+    /// Sets how its grants relate to what it lists.
+    pub fn with_grants(mut self, scope: GrantScope) -> Self {
+        self.grants = scope;
+        self
+    }
 }
 
 /// One page of a resource.
@@ -78,6 +131,13 @@ pub enum ConnectorError {
     /// The connector is configured wrongly (names the key).
     #[error("{app}: configuration: {detail}")]
     Config { app: &'static str, detail: String },
+    /// A checkpointed cursor this connector cannot read (written by another version?).
+    #[error("{app}: {resource}: unreadable cursor: {detail}")]
+    Cursor {
+        app: &'static str,
+        resource: String,
+        detail: String,
+    },
     /// The resource is not one this connector lists.
     #[error("{app}: no resource named `{resource}`")]
     UnknownResource { app: &'static str, resource: String },

@@ -6,6 +6,7 @@
 //! pages so that a sync killed mid-way resumes where it stopped. [`read_all`] walks every
 //! resource to the end (tests, benchmarks, one-shot reads).
 
+pub mod common;
 pub mod connector;
 pub mod context;
 
@@ -16,6 +17,7 @@ pub mod freshservice;
 pub mod helpscout;
 
 pub use connector::{
-    read_all, Capabilities, Connector, ConnectorError, Cursor, Page, ResourceSpec, Snapshot,
+    read_all, Capabilities, Connector, ConnectorError, Cursor, GrantScope, Page, ResourceSpec,
+    Snapshot,
 };
 pub use context::ConnectorContext;
