@@ -64,9 +64,28 @@ impl PartialEq for Secret {
 
 impl Eq for Secret {}
 
+/// Deserializes from a string, or from an integer taken as its decimal digits (configuration
+/// layers such as environment variables may have read an all-digit key as a number).
+/// Errors never quote the value.
 impl<'de> serde::Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret::new)
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a secret string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret::new(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Secret, E> {
+                Ok(Secret::new(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Secret, E> {
+                Ok(Secret::new(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -81,5 +100,15 @@ mod tests {
         assert_eq!(format!("{s:?}"), "**REDACTED**");
         assert_eq!(format!("{:?}", Some(s.clone())), "Some(**REDACTED**)");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn deserializes_from_strings_and_digits_without_quoting_bad_values() {
+        let s: Secret = serde_json::from_str("\"k-1\"").unwrap();
+        assert_eq!(s.expose(), "k-1");
+        let s: Secret = serde_json::from_str("12345").unwrap();
+        assert_eq!(s.expose(), "12345");
+        let err = serde_json::from_str::<Secret>("[\"leak\"]").unwrap_err();
+        assert!(!err.to_string().contains("leak"), "{err}");
     }
 }

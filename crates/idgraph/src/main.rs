@@ -1,5 +1,7 @@
 //! The `idgraph` command line: simulators today; sync, reconcile and review as they land.
 
+#[allow(dead_code)] // used by the sync, review and demo commands as they land
+mod config;
 mod sim_cmd;
 
 use clap::{Parser, Subcommand};
