@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod diff;
 
 pub use account::{
     normalize_email, Account, AccountKey, AccountStatus, Entitlement, EntitlementKey, Grant, Record,
