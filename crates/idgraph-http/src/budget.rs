@@ -32,6 +32,9 @@ pub struct SubLimit {
     pub name: String,
     pub method: Option<Method>,
     pub path: String,
+    /// Further paths counted against the same window, matched like `path` (two endpoints
+    /// sharing one limit, e.g. Freshservice's list agents and list requesters).
+    pub also: Vec<String>,
     pub limit: u32,
     pub window: Duration,
 }
@@ -50,9 +53,16 @@ impl SubLimit {
             name: name.into(),
             method,
             path: path.into(),
+            also: Vec::new(),
             limit,
             window,
         }
+    }
+
+    /// Counts requests to `path` as well (same method rule) against this window.
+    pub fn or_path(mut self, path: impl Into<String>) -> Self {
+        self.also.push(path.into());
+        self
     }
 
     fn matches(&self, method: &Method, path: &str) -> bool {
@@ -61,10 +71,12 @@ impl SubLimit {
                 return false;
             }
         }
-        match self.path.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => path == self.path || path == format!("{}/", self.path),
-        }
+        std::iter::once(&self.path)
+            .chain(&self.also)
+            .any(|p| match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == p || path == format!("{p}/"),
+            })
     }
 }
 
@@ -596,6 +608,24 @@ mod tests {
             assert_eq!(*c, 40);
         }
         assert!(counts.iter().all(|(_, c)| *c <= 40));
+    }
+
+    #[tokio::test]
+    async fn a_sublimit_with_two_paths_is_one_window() {
+        let clock = ManualClock::new(datetime!(2026-01-01 10:00:00.5 UTC));
+        let plan = RatePlan::per_minute(1000).with_sublimit(
+            SubLimit::new("lists", None, "/a", 10, Duration::from_secs(60)).or_path("/b"),
+        );
+        let b = RateBudget::new("a", plan, clock.shared());
+        for i in 0..10 {
+            b.acquire(&Method::GET, if i % 2 == 0 { "/a" } else { "/b" })
+                .await;
+        }
+        let first = clock.now().unix_timestamp().div_euclid(60);
+        b.acquire(&Method::GET, "/c").await;
+        assert_eq!(clock.now().unix_timestamp().div_euclid(60), first);
+        b.acquire(&Method::GET, "/b").await;
+        assert_eq!(clock.now().unix_timestamp().div_euclid(60), first + 1);
     }
 
     #[test]
