@@ -15,6 +15,7 @@ pub mod freshdesk;
 pub mod freshsales;
 pub mod freshservice;
 pub mod helpscout;
+pub mod scim;
 
 pub use connector::{
     read_all, Capabilities, Connector, ConnectorError, Cursor, GrantScope, Page, ResourceSpec,

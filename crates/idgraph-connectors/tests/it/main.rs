@@ -13,3 +13,4 @@ mod freshdesk;
 mod freshsales;
 mod freshservice;
 mod helpscout;
+mod scim;
