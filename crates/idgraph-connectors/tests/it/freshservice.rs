@@ -193,6 +193,8 @@ async fn requests_are_the_minimum_for_the_data() {
             .into(),
             "list endpoints only, never one GET per agent"
         );
+        // 1,000 people include deactivated agents (300 have none): all listed.
+        assert_eq!(key_status(&snap), company_status(&sims.company));
         let accounts = snap.accounts.len();
         println!(
             "freshservice, {people} people: {} requests for {accounts} accounts = {:.4} requests per account ({sizes:?})",
