@@ -48,7 +48,7 @@ use model::{Owner, WithRaw};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use time::OffsetDateTime;
 
 const APP: &str = "freshsales";
@@ -92,8 +92,13 @@ pub struct FreshsalesConnector {
     /// Role names by id, from the last `roles` listing.
     role_names: Mutex<Option<HashMap<String, String>>>,
     runs: Mutex<HashMap<u64, Run>>,
-    next_run: AtomicU64,
 }
+
+/// Run ids: unique within the process (one counter for every connector), and unlikely to
+/// match a run id of another process (the counter starts at the first connector's clock
+/// reading in nanoseconds), so a checkpoint from elsewhere never finds foreign owners.
+static RUN_BASE: OnceLock<u64> = OnceLock::new();
+static RUN_SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these maps half-updated in a way that
@@ -106,15 +111,13 @@ impl FreshsalesConnector {
     pub fn new(config: FreshsalesConfig, ctx: &ConnectorContext) -> Result<Self, ConnectorError> {
         let client = FreshsalesClient::new(&config, ctx)?;
         let tenant = client.endpoints().tenant.clone();
-        // Run ids only need to differ between runs of this process.
-        let seed = ctx.clock.now().unix_timestamp_nanos() as u64;
+        RUN_BASE.get_or_init(|| ctx.clock.now().unix_timestamp_nanos() as u64);
         Ok(Self {
             scim_map: map::scim_mapping(&tenant),
             tenant,
             client,
             role_names: Mutex::new(None),
             runs: Mutex::new(HashMap::new()),
-            next_run: AtomicU64::new(seed | 1),
         })
     }
 
@@ -160,7 +163,11 @@ impl FreshsalesConnector {
     }
 
     fn new_run(&self) -> u64 {
-        let run = self.next_run.fetch_add(2, Ordering::Relaxed);
+        let base = RUN_BASE.get().copied().unwrap_or_default();
+        // Never 0, the id of a REST-only listing.
+        let run = base
+            .wrapping_add(RUN_SEQ.fetch_add(1, Ordering::Relaxed))
+            .max(1);
         let mut runs = lock(&self.runs);
         while runs.len() >= MAX_RUNS {
             let Some(oldest) = runs.keys().min().copied() else {
