@@ -190,6 +190,39 @@ async fn freshbooks_paces_under_the_plan_limit_without_a_429() {
     sims.shutdown().await;
 }
 
+#[tokio::test]
+async fn freshbooks_429_without_retry_after_is_waited_out() {
+    let mut cfg = sim_config(App::Freshbooks, 300);
+    cfg.time_scale = 600.0;
+    let sims = serve::start(cfg).await.unwrap();
+    let ctx = context_on_sim_time(&sims);
+    let conn = FreshbooksConnector::with_token_store(
+        config(&sims),
+        &ctx,
+        Arc::new(MemoryTokenStore::new()),
+    )
+    .unwrap();
+    conn.fetch("roles", None, None).await.unwrap();
+    // FreshBooks' 429 has no Retry-After: the client must wait on its own (here until the
+    // X-RateLimit-Reset of the answer), never give up.
+    sims.envs[&App::Freshbooks].faults.set(FaultConfig {
+        seed: 3,
+        rate_429: 0.3,
+        ..FaultConfig::default()
+    });
+    let snap = read_all(&conn, None).await.unwrap();
+    let injected = sims.envs[&App::Freshbooks].faults.injected();
+    assert!(injected.too_many > 0, "{injected:?}");
+    assert_eq!(conn.api().metrics().responses_429, injected.too_many);
+    let want: usize = sims
+        .company
+        .accounts_of(App::Freshbooks)
+        .map(|a| expected_keys(&sims.company, a).len())
+        .sum();
+    assert_eq!(snap.accounts.len(), want);
+    sims.shutdown().await;
+}
+
 fn temp_path(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("idgraph-it-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

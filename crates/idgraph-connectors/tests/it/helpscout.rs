@@ -183,6 +183,12 @@ async fn helpscout_reads_with_the_minimal_number_of_requests() {
             0,
             "the bot user is not needed"
         );
+        // No `updated_since` in the API: a read with `since` is the same full listing.
+        let since = read_all(build(&sims, &ctx).as_ref(), Some(sims.clock.now()))
+            .await
+            .unwrap();
+        assert_eq!(since.accounts.len(), snap.accounts.len());
+        assert_eq!(since.requests, want);
         // The app's bot user (users/me) is not a person and is not listed.
         let bot = sim_state(&sims, &ctx).await["bot"]["id"].to_string();
         assert!(snap.accounts.iter().all(|a| a.key.native_id != bot));
@@ -224,6 +230,32 @@ async fn helpscout_paces_under_the_account_limit_without_a_429() {
     assert_eq!(snap.requests, need);
     let waits: u64 = ctx.budgets.metrics().iter().map(|(_, m)| m.waits).sum();
     assert!(waits > 0, "the budget waited for the next window");
+    sims.shutdown().await;
+}
+
+#[tokio::test]
+async fn helpscout_429_storms_are_waited_out_with_retry_after() {
+    let mut cfg = sim_config(App::Helpscout, 300);
+    cfg.time_scale = 600.0;
+    cfg.faults = Some(FaultConfig {
+        seed: 3,
+        rate_429: 0.2,
+        storm_rate: 0.1,
+        storm_length: 4,
+        ..FaultConfig::default()
+    });
+    let sims = serve::start(cfg).await.unwrap();
+    let ctx = context_on_sim_time(&sims);
+    let conn = HelpscoutConnector::new(config(&sims), &ctx).unwrap();
+    let snap = read_all(&conn, None).await.unwrap();
+    let injected = sims.envs[&App::Helpscout].faults.injected();
+    assert!(injected.too_many > 0, "{injected:?}");
+    let want: usize = sims
+        .company
+        .accounts_of(App::Helpscout)
+        .map(|a| expected_keys(&sims.company, a).len())
+        .sum();
+    assert_eq!(snap.accounts.len(), want);
     sims.shutdown().await;
 }
 
