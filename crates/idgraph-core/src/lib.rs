@@ -4,9 +4,25 @@
 
 pub mod account;
 pub mod clock;
+pub mod correlate;
+pub mod person;
+pub mod reconcile;
+pub mod review;
+pub mod roster;
+pub mod score;
 pub mod diff;
 
 pub use account::{
     normalize_email, Account, AccountKey, AccountStatus, Entitlement, EntitlementKey, Grant, Record,
 };
 pub use clock::{Clock, FixedClock};
+pub use correlate::{
+    correlate, AccountClass, AccountCorrelation, CorrelationCase, CorrelationConfig, Correlations,
+    Decision, MatchRule, Normalisation, Situation, Verdict,
+};
+pub use person::{HrStatus, Person, Roster, RosterVersion};
+pub use reconcile::{
+    reconcile, AppSync, Finding, FindingKind, Policy, ReconcileInput, Reconciliation, Severity,
+};
+pub use review::{review, Review};
+pub use roster::{import_csv, import_json, RosterError, RosterImportError};
