@@ -255,6 +255,10 @@ async fn freshbooks_refresh_during_a_read_rotates_and_persists_the_token() {
 
     let first = FreshbooksConnector::new(cfg.clone(), &ctx).unwrap();
     let full = read_all(&first, None).await.unwrap();
+    // No `updated_since` on members: a read with `since` is the same full listing.
+    let since = read_all(&first, Some(sims.clock.now())).await.unwrap();
+    assert_eq!(since.accounts.len(), full.accounts.len());
+    assert_eq!(since.requests, full.requests);
     let rt1 = stored_refresh().await;
     assert_ne!(
         rt1, initial,
