@@ -510,3 +510,20 @@ fn resources_capabilities_and_tenant() {
         ]
     );
 }
+
+#[test]
+fn the_api_key_never_shows_in_debug_output() {
+    let ctx = compliance::context();
+    let key = "sekrit-api-key-4242";
+    let c = FreshserviceConnector::new(
+        FreshserviceConfig {
+            base_url: Some("http://127.0.0.1:9".into()),
+            ..FreshserviceConfig::new("acme", Secret::new(key))
+        },
+        &ctx,
+    )
+    .unwrap();
+    let shown = format!("{c:?}");
+    // Neither the key nor the Basic header built from it.
+    assert!(!shown.contains(key) && !shown.contains("Basic"), "{shown}");
+}
