@@ -189,6 +189,17 @@ async fn helpscout_reads_with_the_minimal_number_of_requests() {
             .unwrap();
         assert_eq!(since.accounts.len(), snap.accounts.len());
         assert_eq!(since.requests, want);
+        // With SCIM: plus the pages (100 each) of deactivated users, filtered server-side.
+        let inactive = sims
+            .company
+            .accounts_of(App::Helpscout)
+            .filter(|a| a.status == SeedStatus::Inactive)
+            .count();
+        let scim = read_all(build_with_scim(&sims, &ctx).as_ref(), None)
+            .await
+            .unwrap();
+        assert_eq!(scim.requests, want + inactive.div_ceil(100).max(1) as u64);
+        assert_eq!(scim.accounts.len(), snap.accounts.len() + inactive);
         // The app's bot user (users/me) is not a person and is not listed.
         let bot = sim_state(&sims, &ctx).await["bot"]["id"].to_string();
         assert!(snap.accounts.iter().all(|a| a.key.native_id != bot));
