@@ -41,7 +41,7 @@ use crate::connector::{
 use crate::context::ConnectorContext;
 use async_trait::async_trait;
 use client::{Client, ContactsCursor};
-use idgraph_core::Record;
+use idgraph_core::{AccountStatus, Record};
 use idgraph_http::{ApiClient, PageCursor, SharedClock};
 use map::APP;
 use std::collections::HashSet;
@@ -210,7 +210,19 @@ impl FreshdeskConnector {
                 Resource::Groups => {
                     map::entitlement(tenant, "group", item).map(|e| vec![Record::Entitlement(e)])
                 }
-                Resource::Agents { active } => map::agent(tenant, item, active),
+                Resource::Agents { active } => map::agent(tenant, item, active).map(|recs| {
+                    // The guide says `active=false` "includes" deactivated agents: should a
+                    // server list active ones there too, the default list has them already.
+                    let listed_elsewhere = !active
+                        && recs.iter().any(|r| {
+                            matches!(r, Record::Account(a) if a.status == AccountStatus::Active)
+                        });
+                    if listed_elsewhere {
+                        Vec::new()
+                    } else {
+                        recs
+                    }
+                }),
                 Resource::Contacts { deleted } => {
                     map::contact(tenant, item, deleted).map(|a| vec![Record::Account(a)])
                 }

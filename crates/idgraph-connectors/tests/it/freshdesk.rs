@@ -587,6 +587,18 @@ async fn a_page_of_the_wrong_shape_is_an_error_naming_app_and_resource() {
         );
         assert!(!err.is_retriable(), "{text}");
     }
+    // An active agent served under `active=false` is left to the default list.
+    let base = one_answer_server(
+        r#"[{"id": 1, "active": true, "deactivated": false, "email": "a@x.example"},
+            {"id": 2, "active": false, "deactivated": true, "email": "b@x.example"}]"#,
+    )
+    .await;
+    let page = offline(&ctx, &base)
+        .fetch("agents_inactive", None, None)
+        .await
+        .unwrap();
+    let ids: Vec<_> = account_ids(&page.records);
+    assert_eq!(ids, vec![("2".to_string(), AccountStatus::Inactive)]);
     // Contacts: the inactive-agent list answers fine, the contact page does not.
     let base = one_answer_server(r#"[{"id": "seven", "email": "x@y.example"}]"#).await;
     let err = offline(&ctx, &base)
