@@ -2,8 +2,9 @@
 //! recall (how many known problems were reported) and precision (how many findings are known
 //! problems). Used by the seeds test, the end-to-end test and `idgraph demo`.
 //!
-//! A finding *matches* an expected problem when its kind is one the problem accepts and it
-//! names (as its account or a related account) one of the problem's accounts.
+//! A finding *matches* an expected problem when its kind is one the problem accepts and its
+//! account (not merely a related one) is one of the problem's accounts: a duplicate finding
+//! must name the extra account, not the one to keep.
 
 use crate::account::AccountKey;
 use crate::reconcile::{Finding, FindingKind};
@@ -57,7 +58,7 @@ impl Score {
 /// Scores `findings` against `expected`.
 pub fn score(expected: &[Expected], findings: &[Finding]) -> Score {
     let matches = |e: &Expected, f: &Finding| {
-        e.kinds.contains(&f.kind) && f.accounts().any(|k| e.accounts.contains(k))
+        e.kinds.contains(&f.kind) && f.account.as_ref().is_some_and(|k| e.accounts.contains(k))
     };
     // Index expected problems by account so scoring stays linear.
     let mut by_account: std::collections::HashMap<&AccountKey, Vec<usize>> =
@@ -72,7 +73,8 @@ pub fn score(expected: &[Expected], findings: &[Finding]) -> Score {
     let mut matching = 0;
     for f in findings {
         let hits: Vec<usize> = f
-            .accounts()
+            .account
+            .iter()
             .flat_map(|k| by_account.get(k).into_iter().flatten().copied())
             .filter(|&i| matches(&expected[i], f))
             .collect();

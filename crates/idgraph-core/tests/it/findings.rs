@@ -514,3 +514,29 @@ fn score_counts_misses_and_unexpected_findings() {
     assert_eq!(s.missed[0].label, "wrong kind");
     assert_eq!(s.unexpected[0].kind, FindingKind::NoOwner);
 }
+
+#[test]
+fn score_needs_the_findings_own_account_not_a_related_one() {
+    let r = roster();
+    let accounts = vec![
+        hs("1", "ana.lee@acme.example"),
+        hs("2", "ana.lee+hs@acme.example"),
+    ];
+    let rec = run(&r, &accounts);
+    let expect = |id: &str| {
+        vec![Expected {
+            label: "duplicate".into(),
+            kinds: vec![FindingKind::DuplicateAccount],
+            accounts: vec![accounts
+                .iter()
+                .find(|a| a.key.native_id == id)
+                .unwrap()
+                .key
+                .clone()],
+        }]
+    };
+    assert_eq!(score(&expect("2"), &rec.findings).recall(), 1.0);
+    // The kept account is only related: naming it is not finding the duplicate.
+    let s = score(&expect("1"), &rec.findings);
+    assert_eq!((s.recall(), s.precision()), (0.0, 0.0));
+}

@@ -66,6 +66,7 @@ fn seeds_1_to_20_every_drift_found_and_nothing_else() {
             ));
         }
     }
+    eprintln!("seeds 1-20: {expected} drifts, {findings} findings");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Sanity: the generator injected drift and the review reported it.
     assert!(expected >= 20 * 10, "{expected} drifts");
