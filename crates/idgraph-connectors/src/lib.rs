@@ -15,6 +15,7 @@ pub mod freshdesk;
 pub mod freshsales;
 pub mod freshservice;
 pub mod helpscout;
+pub mod registry;
 pub mod scim;
 
 pub use connector::{

@@ -82,7 +82,8 @@ pub struct Config {
     /// Review policy; typed by the review command.
     pub review: Dict,
     pub roster: Vec<RosterSource>,
-    /// App name → its section (`app = "freshdesk"` picks the connector when the name differs).
+    /// Section name → its settings (`connector = "freshdesk"` picks the connector when the name
+    /// is not the connector's).
     pub apps: BTreeMap<String, Dict>,
 }
 
@@ -200,12 +201,12 @@ impl LoadedConfig {
         self.config.apps.keys().cloned().collect()
     }
 
-    /// Which connector an app section uses: its `app` key, else its name.
+    /// Which connector an app section uses: its `connector` key, else its name.
     pub fn app_kind(&self, name: &str) -> Option<String> {
         let section = self.config.apps.get(name)?;
         Some(
             section
-                .get("app")
+                .get("connector")
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| name.to_string()),
@@ -213,7 +214,7 @@ impl LoadedConfig {
     }
 
     /// The section of app `name` typed as `T` (the connector's config), with `X_file` secrets
-    /// read and the `app` selector removed. Errors name `apps.<name>.<key>`.
+    /// read and the `connector` selector removed. Errors name `apps.<name>.<key>`.
     pub fn app_section<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         let key = format!("apps.{name}");
         let mut dict: Dict = self
@@ -221,7 +222,7 @@ impl LoadedConfig {
             .extract_inner(&key)
             .map_err(config_error)
             .with_context(|| format!("config: no section [{key}]"))?;
-        dict.remove("app");
+        dict.remove("connector");
         resolve_secret_files(&mut dict, &key)?;
         Figment::from(figment::providers::Serialized::defaults(dict))
             .extract::<T>()
@@ -362,7 +363,7 @@ mod tests {
             dir.path(),
             "idgraph.toml",
             &format!(
-                "[apps.support]\napp = \"freshdesk\"\ndomain = \"acme.freshdesk.com\"\napi_key_file = {:?}\n",
+                "[apps.support]\nconnector = \"freshdesk\"\ndomain = \"acme.freshdesk.com\"\napi_key_file = {:?}\n",
                 secret.display().to_string()
             ),
         );

@@ -20,10 +20,6 @@
 //! missing scope. 429s carry no `Retry-After`: the HTTP client waits for the window named by
 //! `X-RateLimit-Reset` (or the next minute) and the budget follows `X-RateLimit-*`.
 
-// `ConnectorError` (connector.rs, shared) holds an `HttpError` inline, which trips the size
-// lint on every `Result<_, ConnectorError>`; boxing it is the shared type's call.
-#![allow(clippy::result_large_err)]
-
 mod auth;
 pub mod client;
 pub mod config;

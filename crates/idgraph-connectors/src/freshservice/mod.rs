@@ -12,10 +12,6 @@
 //! space in separate namespaces; a person's agent and requester records are both listed with
 //! their emails and left to correlation. Cursors are [`idgraph_http::PageCursor`]s.
 
-// `ConnectorError` holds an `HttpError` inline (over clippy's 128-byte threshold); boxing it
-// is a change to the shared `connector.rs`, reported to the lead rather than made here.
-#![allow(clippy::result_large_err)]
-
 pub mod client;
 pub mod config;
 pub mod map;

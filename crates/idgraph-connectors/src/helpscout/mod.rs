@@ -19,10 +19,6 @@
 //! `updated_since`: every sync is a full listing, which the engine diffs. Email lookups are
 //! local ([`map::EmailIndex`]): the API has no email filter (guide).
 
-// `ConnectorError` (connector.rs, shared) holds an `HttpError` inline, which trips the size
-// lint on every `Result<_, ConnectorError>`; boxing it is the shared type's call.
-#![allow(clippy::result_large_err)]
-
 mod auth;
 pub mod client;
 pub mod config;

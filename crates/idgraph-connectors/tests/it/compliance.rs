@@ -151,18 +151,23 @@ pub async fn check(subject: &Subject, sims: &RunningSims, ctx: &ConnectorContext
 }
 
 /// The full suite for one subject: calm, then under faults (20% 5xx, 429 storms, dropped
-/// connections), with the same result.
+/// connections), with the same result. Both runs are on the simulators' frozen clock, which
+/// moves only when the client sleeps: a 429 without `Retry-After` waits for the vendor's next
+/// window in simulated time, not for up to a real minute.
 pub async fn run_suite(subject: Subject) {
-    let sims = serve::start(sim_config(subject.app, 300)).await.unwrap();
-    let ctx = context();
+    let mut cfg = sim_config(subject.app, 300);
+    cfg.time_scale = 0.0;
+    let sims = serve::start(cfg).await.unwrap();
+    let ctx = context_on_frozen_sim_time(&sims);
     let calm = check(&subject, &sims, &ctx).await;
     assert!(calm.requests > 0);
     sims.shutdown().await;
 
     let mut cfg = sim_config(subject.app, 300);
+    cfg.time_scale = 0.0;
     cfg.faults = Some(FaultConfig::chaos(5));
     let sims = serve::start(cfg).await.unwrap();
-    let ctx = context();
+    let ctx = context_on_frozen_sim_time(&sims);
     let stormy = check(&subject, &sims, &ctx).await;
     let keys = |s: &Snapshot| {
         s.accounts
@@ -183,6 +188,13 @@ pub async fn run_suite(subject: Subject) {
         subject.app
     );
     sims.shutdown().await;
+}
+
+/// Pacing off (the simulator's limits are off too), on the simulators' clock.
+pub fn context_on_frozen_sim_time(sims: &RunningSims) -> ConnectorContext {
+    let mut ctx = context_on_sim_time(sims);
+    ctx.pace = false;
+    ctx
 }
 
 /// The simulators' clock as the HTTP client's clock: with a compressed time scale the client
