@@ -3,7 +3,7 @@
 //! the benchmarks all start.
 
 use crate::clock::SimClock;
-use crate::common::{App, SimEnv, TenantOptions};
+use crate::common::{App, PlanTier, SimEnv, TenantOptions};
 use crate::company::{self, Company, CompanyConfig, Coverage};
 use crate::faults::FaultConfig;
 use crate::AppSim;
@@ -99,6 +99,9 @@ pub struct ServedApp {
     pub plan: String,
     pub rate_limits: bool,
     pub credentials: serde_json::Value,
+    /// The `[apps.<app>]` section of an `idgraph.toml` that reads this simulator (the keys of
+    /// the app's connector config; secrets included, as in `credentials`).
+    pub idgraph_config: serde_json::Value,
 }
 
 /// What `idgraph sim` prints: one JSON object.
@@ -208,6 +211,61 @@ fn urls(app: App, base: &str) -> BTreeMap<&'static str, String> {
     }
     put("control", "/_sim");
     m
+}
+
+/// The connector settings that read `app` served at `base`: what `idgraph demo` and
+/// `idgraph sim --config-out` hand to the connectors.
+fn idgraph_section(
+    app: App,
+    base: &str,
+    opts: &TenantOptions,
+    creds: &serde_json::Value,
+) -> serde_json::Value {
+    use serde_json::json;
+    let c = |k: &str| creds.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    let scim = opts.sso && matches!(opts.plan, PlanTier::Pro | PlanTier::Enterprise);
+    match app {
+        App::Freshservice | App::Freshdesk => json!({
+            "domain": c("domain"),
+            "api_key": c("api_key"),
+            "plan": opts.plan.to_string(),
+            "base_url": base,
+        }),
+        App::Freshsales => {
+            let mut v = json!({
+                "domain": c("domain"),
+                "api_key": c("api_key"),
+                // Freshsales has no Starter plan: the simulator's lowest tier is Growth.
+                "plan": match opts.plan {
+                    PlanTier::Starter | PlanTier::Growth => "growth".to_string(),
+                    p => p.to_string(),
+                },
+                "base_url": base,
+            });
+            if creds.get("scim_available").and_then(|v| v.as_bool()) == Some(true) {
+                v["scim_token"] = c("scim_token");
+            }
+            v
+        }
+        App::Freshbooks => json!({
+            "client_id": c("client_id"),
+            "client_secret": c("client_secret"),
+            "redirect_uri": c("redirect_uri"),
+            "refresh_token": c("refresh_token"),
+            "base_url": base,
+        }),
+        App::Helpscout => {
+            let mut v = json!({
+                "client_id": c("client_id"),
+                "client_secret": c("client_secret"),
+                "base_url": base,
+            });
+            if scim {
+                v["scim_token"] = c("scim_token");
+            }
+            v
+        }
+    }
 }
 
 /// Builds every app's router in-process without binding ports (for `oneshot` tests).
@@ -336,9 +394,15 @@ pub async fn start_with(
             ServedApp {
                 app: sim.app,
                 urls: urls(sim.app, &base_url),
-                base_url,
+                base_url: base_url.clone(),
                 plan: sim.env.options.plan.to_string(),
                 rate_limits: sim.env.options.rate_limits,
+                idgraph_config: idgraph_section(
+                    sim.app,
+                    &base_url,
+                    &sim.env.options,
+                    &sim.credentials,
+                ),
                 credentials: sim.credentials.clone(),
             },
         );

@@ -13,4 +13,5 @@ mod freshdesk;
 mod freshsales;
 mod freshservice;
 mod helpscout;
+mod registry;
 mod scim;
