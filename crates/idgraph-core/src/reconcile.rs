@@ -526,6 +526,31 @@ impl<'a> Ctx<'a> {
             .min()
     }
 
+    /// How close the identity's address is to its owner's: 0 the primary email (any letter
+    /// case), 1 an alternate email, 2 anything else.
+    fn closeness(&self, u: &Unit) -> u8 {
+        let Some(p) = self.owner(u).map(|p| &self.input.roster.people()[p]) else {
+            return 2;
+        };
+        let emails = || {
+            u.records()
+                .iter()
+                .flat_map(|&i| self.accounts()[i].emails.iter())
+                .map(|e| e.trim())
+        };
+        if emails().any(|e| e.eq_ignore_ascii_case(p.email.trim())) {
+            0
+        } else if emails().any(|e| {
+            p.alternate_emails
+                .iter()
+                .any(|x| e.eq_ignore_ascii_case(x.trim()))
+        }) {
+            1
+        } else {
+            2
+        }
+    }
+
     fn is_service(&self, u: &Unit) -> bool {
         u.records()
             .iter()
@@ -1045,12 +1070,14 @@ pub fn reconcile(input: &ReconcileInput<'_>) -> Reconciliation {
 /// Reports the extra identities of one owner in one (app, tenant, namespace).
 fn duplicates(ctx: &mut Ctx<'_>, units: &[Unit], members: impl Iterator<Item = usize>) {
     let mut members: Vec<usize> = members.collect();
-    // The keeper: the strongest match, active before pending, the oldest, the lowest id.
+    // The keeper: the account on the person's primary address (letter case aside), then on an
+    // alternate address, then the rest (plus-addressed, aliased domain, linked by hand); then
+    // active before pending, the oldest, the lowest id.
     members.sort_by_key(|&m| {
         let u = &units[m];
         let a = &ctx.accounts()[u.primary()];
         (
-            ctx.rule(u),
+            ctx.closeness(u),
             std::cmp::Reverse(liveness(ctx.unit_status(u))),
             ctx.created(u),
             a.key.native_id.len(),

@@ -259,14 +259,18 @@ fn freshsales_pair_is_one_identity_and_one_seat() {
 }
 
 #[test]
-fn duplicates_name_every_account_and_keep_the_strongest_match() {
+fn duplicates_name_every_account_and_keep_the_primary_address() {
     let r = roster();
+    // The primary address is kept even though the plus-addressed account is older; of two
+    // spellings of the primary address, the older is kept.
     let mut newer = hs("1", "ana.lee@acme.example");
     newer.created_at = Some(NOW - Duration::days(5));
+    let mut newest = hs("3", "ANA.LEE@acme.example");
+    newest.created_at = Some(NOW - Duration::days(1));
     let accounts = vec![
         hs("2", "ana.lee+hs@acme.example"),
         newer,
-        hs("3", "ANA.LEE@acme.example"),
+        newest,
         account(
             "helpscout",
             "other-account",
@@ -286,7 +290,7 @@ fn duplicates_name_every_account_and_keep_the_strongest_match() {
         ]
     );
     for f in &rec.findings {
-        assert_eq!(f.related[0].native_id, "1", "the exact email is kept");
+        assert_eq!(f.related[0].native_id, "1", "the primary address is kept");
         assert_eq!(f.metrics["accounts_in_app"], 3);
     }
     assert_eq!(rec.apps[0].wasted_seats, 2);
