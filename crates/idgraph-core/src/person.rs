@@ -253,24 +253,6 @@ impl Roster {
         crate::roster::validate_people(&source.into(), people)
     }
 
-    /// Builds a roster from people already validated by this crate.
-    pub(crate) fn from_valid(source: &str, people: Vec<Person>) -> Roster {
-        let hash = content_hash(&people);
-        let rows = people.len();
-        Roster::assemble(
-            people,
-            RosterVersion {
-                sources: vec![RosterSource {
-                    name: source.to_string(),
-                    hash: hash.clone(),
-                    rows,
-                }],
-                hash,
-                rows,
-            },
-        )
-    }
-
     pub(crate) fn assemble(people: Vec<Person>, version: RosterVersion) -> Roster {
         let by_id = people
             .iter()

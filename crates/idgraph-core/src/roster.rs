@@ -770,7 +770,7 @@ pub fn build(sources: Vec<ParsedSource>) -> Result<Roster, RosterImportError> {
             errors: errors.into_iter().map(|(_, e)| e).collect(),
         });
     }
-    let mut versions = Vec::with_capacity(sources.len());
+    let mut versions: Vec<RosterSource> = Vec::with_capacity(sources.len());
     let mut people = Vec::new();
     for s in sources {
         let ps: Vec<Person> = s.rows.into_iter().map(|r| r.person).collect();
@@ -781,12 +781,12 @@ pub fn build(sources: Vec<ParsedSource>) -> Result<Roster, RosterImportError> {
         });
         people.extend(ps);
     }
-    if versions.len() == 1 {
-        let name = versions.remove(0).name;
-        return Ok(Roster::from_valid(&name, people));
-    }
+    let hash = match versions.as_slice() {
+        [one] => one.hash.clone(),
+        _ => crate::person::content_hash(&people),
+    };
     let version = RosterVersion {
-        hash: crate::person::content_hash(&people),
+        hash,
         rows: people.len(),
         sources: versions,
     };
