@@ -8,5 +8,6 @@
 mod fake;
 mod resume;
 mod scenario;
+mod sim;
 mod support;
 mod sync;
