@@ -88,6 +88,25 @@ impl SimClock {
     }
 }
 
+/// The simulators' clock as an HTTP client's clock, so that a client paces against exactly the
+/// windows the simulators count in (same anchor, same scale): a rate test passes an hour of
+/// Freshsales quota in seconds, and the demo runs on compressed time. On a frozen clock, a
+/// client's sleep advances simulated time itself (nothing else would).
+#[async_trait::async_trait]
+impl idgraph_http::Clock for SimClock {
+    fn now(&self) -> OffsetDateTime {
+        SimClock::now(self)
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        match self.real_duration(duration.as_secs_f64()) {
+            Some(real) if !real.is_zero() => tokio::time::sleep(real).await,
+            Some(_) => {}
+            None => self.advance(time::Duration::seconds_f64(duration.as_secs_f64())),
+        }
+    }
+}
+
 /// Formats a timestamp the way the vendors do: RFC 3339 in UTC, whole seconds, `Z` suffix.
 pub fn rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);

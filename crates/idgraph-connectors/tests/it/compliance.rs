@@ -197,32 +197,8 @@ pub fn context_on_frozen_sim_time(sims: &RunningSims) -> ConnectorContext {
     ctx
 }
 
-/// The simulators' clock as the HTTP client's clock: with a compressed time scale the client
-/// paces against exactly the windows the simulator counts in (same anchor, same scale, same
-/// start), so a rate test can pass an hour of quota in seconds.
-#[derive(Debug, Clone)]
-pub struct SimTime(pub idgraph_sim::clock::SimClock);
-
-#[async_trait::async_trait]
-impl idgraph_http::Clock for SimTime {
-    fn now(&self) -> time::OffsetDateTime {
-        self.0.now()
-    }
-
-    async fn sleep(&self, duration: std::time::Duration) {
-        match self.0.real_duration(duration.as_secs_f64()) {
-            Some(real) if !real.is_zero() => tokio::time::sleep(real).await,
-            Some(_) => {}
-            // A frozen simulator clock only moves when advanced: advance it ourselves.
-            None => self
-                .0
-                .advance(time::Duration::seconds_f64(duration.as_secs_f64())),
-        }
-    }
-}
-
 /// A connector context whose clock is the running simulators' clock, pacing on (plan limits).
 pub fn context_on_sim_time(sims: &RunningSims) -> ConnectorContext {
-    let clock: idgraph_http::SharedClock = std::sync::Arc::new(SimTime(sims.clock.clone()));
+    let clock: idgraph_http::SharedClock = std::sync::Arc::new(sims.clock.clone());
     ConnectorContext::new(idgraph_http::HttpConfig::default(), clock).unwrap()
 }
