@@ -44,13 +44,6 @@ pub enum StoreError {
         column: &'static str,
         detail: String,
     },
-    /// A value could not be written as JSON.
-    #[error("store: {what}: cannot encode as JSON")]
-    Encode {
-        what: String,
-        #[source]
-        source: serde_json::Error,
-    },
     /// No sync run with this id.
     #[error("store: no sync run {run_id}")]
     UnknownRun { run_id: i64 },
