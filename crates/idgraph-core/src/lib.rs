@@ -5,12 +5,12 @@
 pub mod account;
 pub mod clock;
 pub mod correlate;
+pub mod diff;
 pub mod person;
 pub mod reconcile;
 pub mod review;
 pub mod roster;
 pub mod score;
-pub mod diff;
 
 pub use account::{
     normalize_email, Account, AccountKey, AccountStatus, Entitlement, EntitlementKey, Grant, Record,
