@@ -1,6 +1,10 @@
-//! The `idgraph` command line: simulators today; sync, reconcile and review as they land.
+//! The `idgraph` command line: one module per command (`*_cmd.rs`), shared plumbing in
+//! [`cli`] (global options, config, store, connectors, output) and [`config`] (the layered
+//! `idgraph.toml`).
 
-#[allow(dead_code)] // used by the sync, review and demo commands as they land
+#[allow(dead_code)] // used by the commands as they land
+mod cli;
+#[allow(dead_code)] // used by the commands as they land
 mod config;
 mod sim_cmd;
 
@@ -15,6 +19,8 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "idgraph", version, propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    global: cli::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +32,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::init_logging(&cli.global.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
