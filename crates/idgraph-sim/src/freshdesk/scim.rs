@@ -246,6 +246,17 @@ impl ScimBackend for FreshdeskScim {
             .collect()
     }
 
+    fn users_page(&self, skip: usize, take: usize) -> (Vec<Value>, usize) {
+        let store = self.tenant.store.read();
+        let listed = || store.users.values().filter(|u| u.agent.is_some());
+        let page = listed()
+            .skip(skip)
+            .take(take)
+            .map(|u| self.render_user(&store, u))
+            .collect();
+        (page, listed().count())
+    }
+
     fn get_user(&self, id: &str) -> Option<Value> {
         let id = id.parse::<u64>().ok()?;
         let store = self.tenant.store.read();

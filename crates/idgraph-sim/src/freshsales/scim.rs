@@ -42,6 +42,10 @@ impl ScimBackend for FreshsalesScim {
         self.0.store.read().scim_users()
     }
 
+    fn users_page(&self, skip: usize, take: usize) -> (Vec<Value>, usize) {
+        self.0.store.read().scim_users_page(skip, take)
+    }
+
     fn get_user(&self, id: &str) -> Option<Value> {
         self.0.store.read().scim_get_user(id)
     }

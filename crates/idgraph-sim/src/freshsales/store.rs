@@ -408,6 +408,17 @@ impl Store {
             .collect()
     }
 
+    /// Users `skip..skip + take` of [`Self::scim_users`] and their total, rendering only those.
+    pub fn scim_users_page(&self, skip: usize, take: usize) -> (Vec<Value>, usize) {
+        let listed = || self.users.iter().filter(|u| u.scim_id.is_some());
+        let page = listed()
+            .skip(skip)
+            .take(take)
+            .map(|u| self.scim_user(u))
+            .collect();
+        (page, listed().count())
+    }
+
     pub fn scim_get_user(&self, id: &str) -> Option<Value> {
         self.by_scim(id).map(|u| self.scim_user(u))
     }

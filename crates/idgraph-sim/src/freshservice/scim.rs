@@ -235,6 +235,17 @@ impl ScimBackend for FreshserviceScim {
         s.all(None).map(|u| render_user(&s, u)).collect()
     }
 
+    fn users_page(&self, skip: usize, take: usize) -> (Vec<Value>, usize) {
+        let s = self.tenant.store.read();
+        let page = s
+            .all(None)
+            .skip(skip)
+            .take(take)
+            .map(|u| render_user(&s, u))
+            .collect();
+        (page, s.all(None).count())
+    }
+
     fn get_user(&self, id: &str) -> Option<Value> {
         let id = id.parse::<u64>().ok()?;
         let s = self.tenant.store.read();

@@ -244,6 +244,17 @@ impl ScimBackend for HelpscoutScim {
             .collect()
     }
 
+    fn users_page(&self, skip: usize, take: usize) -> (Vec<Value>, usize) {
+        let t = self.0.tenant.lock();
+        let listed = || t.users.values().filter(|u| u.status.scim_visible());
+        let page = listed()
+            .skip(skip)
+            .take(take)
+            .map(|u| self.user_json(&t, u))
+            .collect();
+        (page, listed().count())
+    }
+
     fn get_user(&self, id: &str) -> Option<Value> {
         let id = parse_id(id)?;
         let t = self.0.tenant.lock();
