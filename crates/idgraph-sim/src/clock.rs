@@ -88,6 +88,14 @@ impl SimClock {
     }
 }
 
+/// The simulators' clock as the clock of deciding code (the sync engine's timestamps, the
+/// review's "now"), so that a demo on compressed time stays consistent.
+impl idgraph_core::Clock for SimClock {
+    fn now(&self) -> OffsetDateTime {
+        SimClock::now(self)
+    }
+}
+
 /// The simulators' clock as an HTTP client's clock, so that a client paces against exactly the
 /// windows the simulators count in (same anchor, same scale): a rate test passes an hour of
 /// Freshsales quota in seconds, and the demo runs on compressed time. On a frozen clock, a
