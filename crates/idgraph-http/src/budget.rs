@@ -255,6 +255,19 @@ pub struct BudgetMetrics {
     pub corrections: u64,
 }
 
+/// Where a budget's account window stands at one moment (for progress displays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowStatus {
+    /// The window's limit (after header corrections).
+    pub limit: u32,
+    /// Requests counted in the current window (ours, plus others' seen in headers).
+    pub used: u32,
+    /// Requests left in the current window (0 while a 429 keeps it closed).
+    pub remaining: u32,
+    /// Time until the window reopens or resets.
+    pub resets_in: Duration,
+}
+
 /// The windows a request was admitted into, to match its response headers to them.
 #[derive(Debug, Clone)]
 pub struct Reservation {
@@ -366,6 +379,33 @@ impl RateBudget {
     /// The account window's current limit (after header corrections); None when unlimited.
     pub fn limit(&self) -> Option<u32> {
         self.windows.as_ref().map(|w| w.lock()[0].limit)
+    }
+
+    /// The account window as it stands now: limit, used, remaining and time to its reset;
+    /// `None` for an unlimited budget. Read-only: it reserves nothing.
+    pub fn window_status(&self) -> Option<WindowStatus> {
+        let windows = self.windows.as_ref()?;
+        let now = self.clock.now();
+        let ws = windows.lock();
+        let w = &ws[0];
+        let used = if w.index_at(now) == w.index {
+            w.used
+        } else {
+            0
+        };
+        let blocked = w.blocked_until.filter(|b| *b > now);
+        let remaining = if blocked.is_some() {
+            0
+        } else {
+            w.limit.saturating_sub(used)
+        };
+        let until = blocked.unwrap_or_else(|| w.next_boundary(now));
+        Some(WindowStatus {
+            limit: w.limit,
+            used: used.min(w.limit),
+            remaining,
+            resets_in: crate::clock::until(now, until),
+        })
     }
 
     fn applicable(&self, method: &Method, path: &str) -> Vec<usize> {
@@ -608,6 +648,38 @@ mod tests {
             assert_eq!(*c, 40);
         }
         assert!(counts.iter().all(|(_, c)| *c <= 40));
+    }
+
+    #[tokio::test]
+    async fn window_status_shows_what_is_left_and_when_it_resets() {
+        let clock = ManualClock::new(datetime!(2026-01-01 10:00:50 UTC));
+        let b = RateBudget::new("a", RatePlan::per_minute(10), clock.shared());
+        let s = b.window_status().unwrap();
+        assert_eq!((s.limit, s.used, s.remaining), (10, 0, 10));
+        assert_eq!(s.resets_in, Duration::from_secs(10));
+        let res = b.acquire(&Method::GET, "/x").await;
+        let s = b.window_status().unwrap();
+        assert_eq!((s.used, s.remaining), (1, 9));
+        // Another integration used 4 more (the header shows it).
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", "5".parse().unwrap());
+        b.observe(&res, StatusCode::OK, &h);
+        assert_eq!(b.window_status().unwrap().remaining, 5);
+        // A new window starts empty.
+        clock.advance(Duration::from_secs(15));
+        let s = b.window_status().unwrap();
+        assert_eq!((s.used, s.remaining), (0, 10));
+        assert_eq!(s.resets_in, Duration::from_secs(55));
+        // A 429 closes it until Retry-After.
+        let res = b.acquire(&Method::GET, "/x").await;
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "30".parse().unwrap());
+        b.observe(&res, StatusCode::TOO_MANY_REQUESTS, &h);
+        let s = b.window_status().unwrap();
+        assert_eq!(s.remaining, 0);
+        assert_eq!(s.resets_in, Duration::from_secs(30));
+        let u = RateBudget::unlimited("u", clock.shared());
+        assert_eq!(u.window_status(), None);
     }
 
     #[tokio::test]

@@ -43,7 +43,9 @@ pub use auth::{
     Authenticator, AuthorizationCode, ClientCredentials, Credential, OAuthClient, OAuthOptions,
     StaticAuth,
 };
-pub use budget::{BudgetMetrics, BudgetRegistry, RateBudget, RateHeaders, RatePlan, SubLimit};
+pub use budget::{
+    BudgetMetrics, BudgetRegistry, RateBudget, RateHeaders, RatePlan, SubLimit, WindowStatus,
+};
 pub use client::{ApiClient, ApiConfig, ApiRequest, ApiResponse, ClientMetrics};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{HttpClient, HttpConfig, DEFAULT_USER_AGENT};
