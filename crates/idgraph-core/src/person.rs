@@ -223,23 +223,7 @@ impl TryFrom<RosterRepr> for Roster {
     /// Revalidates the people and keeps the stored sources (the hash is recomputed and must
     /// match, so a tampered or truncated copy is refused).
     fn try_from(r: RosterRepr) -> Result<Self, Self::Error> {
-        let name = r
-            .version
-            .sources
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(" + ");
-        let mut roster = Roster::new(name.clone(), r.people)?;
-        if roster.version.hash != r.version.hash {
-            return Err(crate::roster::RosterImportError::HashMismatch {
-                input: name,
-                stored: r.version.hash,
-                computed: roster.version.hash,
-            });
-        }
-        roster.version = r.version;
-        Ok(roster)
+        Roster::restore(r.version, r.people)
     }
 }
 
@@ -251,6 +235,31 @@ impl Roster {
         people: Vec<Person>,
     ) -> Result<Roster, crate::roster::RosterImportError> {
         crate::roster::validate_people(&source.into(), people)
+    }
+
+    /// A roster saved earlier (e.g. in the store) with the version it was imported as: the
+    /// people are revalidated and their content hash must equal the version's, so a tampered
+    /// or truncated copy is refused.
+    pub fn restore(
+        version: RosterVersion,
+        people: Vec<Person>,
+    ) -> Result<Roster, crate::roster::RosterImportError> {
+        let name = version
+            .sources
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let mut roster = Roster::new(name.clone(), people)?;
+        if roster.version.hash != version.hash {
+            return Err(crate::roster::RosterImportError::HashMismatch {
+                input: name,
+                stored: version.hash,
+                computed: roster.version.hash,
+            });
+        }
+        roster.version = version;
+        Ok(roster)
     }
 
     pub(crate) fn assemble(people: Vec<Person>, version: RosterVersion) -> Roster {

@@ -53,6 +53,14 @@ pub enum StoreError {
     /// A page was committed for a resource the run has not started (or already finished).
     #[error("store: sync run {run_id}: resource `{resource}` is not in progress")]
     NotStarted { run_id: i64, resource: String },
+    /// The stored people of a roster version do not validate or do not match its hash
+    /// (edited by hand?).
+    #[error("store: roster version {version_id} cannot be read back")]
+    InvalidRoster {
+        version_id: i64,
+        #[source]
+        source: idgraph_core::RosterImportError,
+    },
 }
 
 impl StoreError {

@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod model;
+pub mod people;
 mod plan;
 pub mod postgres;
 pub mod sqlite;
@@ -28,6 +29,10 @@ use time::OffsetDateTime;
 
 pub use error::{redact_url, StoreError};
 pub use model::*;
+pub use people::{
+    DecisionFilter, LastSync, ReviewData, ReviewDataError, ReviewRecord, RosterImport,
+    RosterVersionId, StoredDecision, StoredRosterVersion,
+};
 pub use plan::micros;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -119,6 +124,84 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
 
     async fn counts(&self) -> Result<Counts, StoreError>;
+
+    // --- Source of truth, correlation decisions, reviews (migration 0002) ------------------
+    // Implemented once in `src/shared_people.rs`; the values are in [`people`].
+
+    /// Makes `roster` (validated) the current roster in **one** transaction: a new version
+    /// row and its people; the people of versions older than the previous one are dropped.
+    /// A failure anywhere leaves the previous roster as it was. When the people hash the same
+    /// as the current version's, nothing is written (`unchanged`).
+    async fn import_roster(
+        &self,
+        roster: &idgraph_core::Roster,
+        by: &str,
+        at: OffsetDateTime,
+    ) -> Result<RosterImport, StoreError>;
+
+    /// The current roster (the newest version) with its people, revalidated against its
+    /// hash; `None` before the first import.
+    async fn current_roster(
+        &self,
+    ) -> Result<Option<(StoredRosterVersion, idgraph_core::Roster)>, StoreError>;
+
+    /// Roster versions, newest first.
+    async fn roster_versions(
+        &self,
+        limit: Option<u64>,
+    ) -> Result<Vec<StoredRosterVersion>, StoreError>;
+
+    /// The people of a version, in roster order (`None`: no such version, or its people
+    /// are no longer kept — only the current and the previous version keep them).
+    async fn roster_people(
+        &self,
+        version: RosterVersionId,
+    ) -> Result<Option<Vec<idgraph_core::Person>>, StoreError>;
+
+    /// Records a correlation decision (`idgraph correlate link|reject|service`).
+    async fn record_decision(
+        &self,
+        decision: &idgraph_core::Decision,
+    ) -> Result<StoredDecision, StoreError>;
+
+    /// Withdraws the newest decision in force on `account` (all of them with `all`);
+    /// returns what was withdrawn (empty: there was none).
+    async fn withdraw_decisions(
+        &self,
+        account: &idgraph_core::AccountKey,
+        all: bool,
+        by: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<StoredDecision>, StoreError>;
+
+    /// Decisions, oldest first.
+    async fn decisions(&self, filter: &DecisionFilter) -> Result<Vec<StoredDecision>, StoreError>;
+
+    /// Every account (of `app`) as reconciliation reads it: no `raw`, streamed from the
+    /// database row by row.
+    async fn review_accounts(
+        &self,
+        app: Option<&str>,
+    ) -> Result<Vec<idgraph_core::Account>, StoreError>;
+
+    /// The privileged entitlements (of `app`) and the grants of them.
+    async fn privileged_grants(
+        &self,
+        app: Option<&str>,
+    ) -> Result<(Vec<idgraph_core::Entitlement>, Vec<idgraph_core::Grant>), StoreError>;
+
+    /// Per app and connector tenant: the end of the newest succeeded run and the newest run.
+    async fn last_syncs(&self) -> Result<Vec<LastSync>, StoreError>;
+
+    /// Accounts with this native id, in any app (to resolve `idgraph correlate ACCOUNT`).
+    async fn accounts_with_id(&self, native_id: &str) -> Result<Vec<StoredAccount>, StoreError>;
+
+    /// Records a review's summary; returns its id. Only the newest
+    /// [`people::REVIEWS_WITH_FINDINGS`] reviews keep their finding ids.
+    async fn record_review(&self, review: &ReviewRecord) -> Result<i64, StoreError>;
+
+    /// The newest recorded review of `scope` (an app, or `None`: all apps).
+    async fn last_review(&self, scope: Option<&str>) -> Result<Option<ReviewRecord>, StoreError>;
 }
 
 /// Opens the store at `url`: `sqlite://PATH` (`sqlite:PATH`; a bare path ending in `.db`,

@@ -101,3 +101,9 @@ fn get_ts_opt(
 }
 
 include!("shared.rs");
+
+/// Roster versions, correlation decisions, reviews and the reads a review makes (migration
+/// 0002), written once for both backends.
+mod people_sql {
+    include!("shared_people.rs");
+}

@@ -1447,4 +1447,90 @@ impl Store for This {
             sync_runs: count(&row, "sync_runs", "sync_runs")?,
         })
     }
+
+    // --- Source of truth, correlation decisions, reviews (migration 0002) ------------------
+    // The statements are in `shared_people.rs` (module `people_sql` of each backend).
+
+    async fn import_roster(
+        &self,
+        roster: &idgraph_core::Roster,
+        by: &str,
+        at: OffsetDateTime,
+    ) -> Result<crate::RosterImport, StoreError> {
+        people_sql::import_roster(self, roster, by, at).await
+    }
+
+    async fn current_roster(
+        &self,
+    ) -> Result<Option<(crate::StoredRosterVersion, idgraph_core::Roster)>, StoreError> {
+        people_sql::current_roster(self).await
+    }
+
+    async fn roster_versions(
+        &self,
+        limit: Option<u64>,
+    ) -> Result<Vec<crate::StoredRosterVersion>, StoreError> {
+        people_sql::roster_versions(self, limit).await
+    }
+
+    async fn roster_people(
+        &self,
+        version: crate::RosterVersionId,
+    ) -> Result<Option<Vec<idgraph_core::Person>>, StoreError> {
+        people_sql::roster_people(self, version).await
+    }
+
+    async fn record_decision(
+        &self,
+        decision: &idgraph_core::Decision,
+    ) -> Result<crate::StoredDecision, StoreError> {
+        people_sql::record_decision(self, decision).await
+    }
+
+    async fn withdraw_decisions(
+        &self,
+        account: &AccountKey,
+        all: bool,
+        by: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<crate::StoredDecision>, StoreError> {
+        people_sql::withdraw_decisions(self, account, all, by, at).await
+    }
+
+    async fn decisions(
+        &self,
+        filter: &crate::DecisionFilter,
+    ) -> Result<Vec<crate::StoredDecision>, StoreError> {
+        people_sql::decisions(self, filter).await
+    }
+
+    async fn review_accounts(&self, app: Option<&str>) -> Result<Vec<Account>, StoreError> {
+        people_sql::review_accounts(self, app).await
+    }
+
+    async fn privileged_grants(
+        &self,
+        app: Option<&str>,
+    ) -> Result<(Vec<Entitlement>, Vec<Grant>), StoreError> {
+        people_sql::privileged_grants(self, app).await
+    }
+
+    async fn last_syncs(&self) -> Result<Vec<crate::LastSync>, StoreError> {
+        people_sql::last_syncs(self).await
+    }
+
+    async fn accounts_with_id(&self, native_id: &str) -> Result<Vec<StoredAccount>, StoreError> {
+        people_sql::accounts_with_id(self, native_id).await
+    }
+
+    async fn record_review(&self, review: &crate::ReviewRecord) -> Result<i64, StoreError> {
+        people_sql::record_review(self, review).await
+    }
+
+    async fn last_review(
+        &self,
+        scope: Option<&str>,
+    ) -> Result<Option<crate::ReviewRecord>, StoreError> {
+        people_sql::last_review(self, scope).await
+    }
 }

@@ -152,6 +152,12 @@ fn get_ts(
 
 include!("shared.rs");
 
+/// Roster versions, correlation decisions, reviews and the reads a review makes (migration
+/// 0002), written once for both backends.
+mod people_sql {
+    include!("shared_people.rs");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod fixtures;
+mod roster;
 mod stories;
 
 use idgraph_store::testing::TestStore;
