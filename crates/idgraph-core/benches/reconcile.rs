@@ -14,15 +14,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark binary: failing loudly is the point
 
-#[allow(dead_code)] // the seeds test uses all of it, the bench a part
-#[path = "../tests/it/truth.rs"]
-mod truth;
-
 use idgraph_core::score::{score, Expected};
 use idgraph_core::{correlate, import_csv, reconcile, Account, AppSync, Policy, ReconcileInput};
 use idgraph_sim::company::{
     generate, write_roster_csv, CompanyConfig, Coverage, GroundTruth, DORMANT_DAYS, PENDING_DAYS,
 };
+use idgraph_sim::truth;
 use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
 use std::path::Path;

@@ -14,6 +14,7 @@ pub mod faults;
 pub mod ratelimit;
 pub mod scim_server;
 pub mod serve;
+pub mod truth;
 
 pub mod freshbooks;
 pub mod freshdesk;

@@ -6,4 +6,3 @@
 mod findings;
 mod roster_import;
 mod seeds;
-pub mod truth;

@@ -1,13 +1,13 @@
 //! Seeds 1 to 20: every injected drift is found (recall 1.0) and nothing else is reported
 //! (precision 1.0), the roster going through the CSV importer and the accounts through the
-//! connector-contract adapter in [`crate::truth`].
+//! connector-contract adapter in `idgraph_sim::truth`.
 
-use crate::truth::{adapt, expected, tenant_of};
 use idgraph_core::score::{score, Score};
 use idgraph_core::{reconcile, AppSync, Policy, ReconcileInput};
 use idgraph_sim::company::{
     generate, write_roster_csv, CompanyConfig, GroundTruth, DORMANT_DAYS, PENDING_DAYS,
 };
+use idgraph_sim::truth::{adapt, expected, tenant_of};
 use std::collections::BTreeSet;
 use time::macros::datetime;
 

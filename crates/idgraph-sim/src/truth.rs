@@ -1,17 +1,18 @@
 //! The generated company as a connector would see it, and its ground truth as expected
-//! problems: [`adapt`] turns each `SeedAccount` into the core `Account`(s) the connector
-//! contract (docs/design/002) describes, [`expected`] turns the injected drift into
-//! [`Expected`] problems for `idgraph_core::score::score`.
+//! problems, in idgraph-core's types: [`adapt`] turns each `SeedAccount` into the core
+//! `Account`(s) the connector contract (docs/design/002) describes, [`expected`] turns the
+//! injected drift into [`Expected`] problems for `idgraph_core::score::score`.
 //!
-//! `expected` only needs the `GroundTruth` and a tenant naming function, so an end-to-end test
-//! through the real connectors can reuse it with the simulators' tenant names.
+//! `expected` only needs the `GroundTruth` and a tenant naming function, so the end-to-end
+//! test through the real connectors reuses it with the simulators' tenant names; the core's
+//! seeds test and the reconciliation benchmarks use [`adapt`] with [`tenant_of`].
 
-use idgraph_core::score::Expected;
-use idgraph_core::{Account, AccountKey, AccountStatus, FindingKind};
-use idgraph_sim::common::App;
-use idgraph_sim::company::{
+use crate::common::App;
+use crate::company::{
     AccountKind, Company, DriftKind, GroundTruth, SeedAccount, SeedStatus, TruthAccount,
 };
+use idgraph_core::score::Expected;
+use idgraph_core::{Account, AccountKey, AccountStatus, FindingKind};
 use serde_json::{json, Map, Value};
 
 /// Tenant names used by [`adapt`]: the account domains, the FreshBooks business id, the Help
