@@ -85,6 +85,19 @@ pub fn token_dir(cfg: &LoadedConfig) -> PathBuf {
     config_dir(cfg).join(".idgraph-tokens")
 }
 
+/// Creates `dir` (owner-only on Unix) if it does not exist: OAuth token files go there.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+        .with_context(|| format!("cannot create the token directory {}", dir.display()))
+}
+
 /// Builds the connectors of the configured apps (`only`: these section names; empty: all).
 pub fn build_connectors(
     cfg: &LoadedConfig,
@@ -112,6 +125,7 @@ pub fn build_connectors(
     let opts = BuildOptions {
         token_dir: token_dir(cfg),
     };
+    ensure_private_dir(&opts.token_dir)?;
     let mut out = Vec::new();
     for name in names {
         if !only.is_empty() && !only.contains(&name) {

@@ -2,11 +2,15 @@
 //! [`cli`] (global options, config, store, connectors, output) and [`config`] (the layered
 //! `idgraph.toml`).
 
-#[allow(dead_code)] // used by the commands as they land
+mod accounts_cmd;
+#[allow(dead_code)] // `write_csv` waits for `idgraph review`
 mod cli;
-#[allow(dead_code)] // used by the commands as they land
+#[allow(dead_code)] // `review_section` waits for `idgraph review`
 mod config;
+mod events_cmd;
+mod init_cmd;
 mod sim_cmd;
+mod sync_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +31,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Init(init_cmd::InitArgs),
+    Sync(sync_cmd::SyncArgs),
+    Accounts(accounts_cmd::AccountsArgs),
+    Events(events_cmd::EventsArgs),
     Sim(sim_cmd::SimArgs),
 }
 
@@ -45,6 +53,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Init(args) => init_cmd::run(args, &cli.global.config),
+            Command::Sync(args) => sync_cmd::run(args, &cli.global).await,
+            Command::Accounts(args) => accounts_cmd::run(args, &cli.global).await,
+            Command::Events(args) => events_cmd::run(args, &cli.global).await,
             Command::Sim(args) => sim_cmd::run(args).await,
         }
     });
