@@ -163,6 +163,49 @@ pub fn write_csv(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) 
     Ok(())
 }
 
+/// A command's verdict that ends the process with `code` after printing `message` on stderr;
+/// not an error (e.g. `idgraph review --fail-on` found findings at the threshold). `main`
+/// turns it into the exit status.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Exit status of `idgraph review --fail-on` when findings reach the threshold (1 is an
+/// error, 2 a usage error).
+pub const EXIT_FINDINGS: u8 = 3;
+
+/// Who is recorded as doing something (`--by`, else `$USER` / `$USERNAME`, else `unknown`).
+pub fn who(by: Option<&str>) -> String {
+    by.map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The current time: the one place commands read the system clock.
+pub fn now() -> time::OffsetDateTime {
+    use idgraph_core::Clock;
+    idgraph_core::clock::SystemClock.now()
+}
+
+/// A time as RFC 3339 (`2026-06-01T10:00:00Z`).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

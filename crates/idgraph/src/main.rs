@@ -7,8 +7,11 @@ mod accounts_cmd;
 mod cli;
 #[allow(dead_code)] // `review_section` waits for `idgraph review`
 mod config;
+mod correlate_cmd;
 mod events_cmd;
 mod init_cmd;
+mod review_cmd;
+mod roster_cmd;
 mod sim_cmd;
 mod sync_cmd;
 
@@ -35,6 +38,9 @@ enum Command {
     Sync(sync_cmd::SyncArgs),
     Accounts(accounts_cmd::AccountsArgs),
     Events(events_cmd::EventsArgs),
+    Roster(roster_cmd::RosterArgs),
+    Review(review_cmd::ReviewArgs),
+    Correlate(correlate_cmd::CorrelateArgs),
     Sim(sim_cmd::SimArgs),
 }
 
@@ -57,12 +63,20 @@ fn main() -> ExitCode {
             Command::Sync(args) => sync_cmd::run(args, &cli.global).await,
             Command::Accounts(args) => accounts_cmd::run(args, &cli.global).await,
             Command::Events(args) => events_cmd::run(args, &cli.global).await,
+            Command::Roster(args) => roster_cmd::run(args, &cli.global).await,
+            Command::Review(args) => review_cmd::run(args, &cli.global).await,
+            Command::Correlate(args) => correlate_cmd::run(args, &cli.global).await,
             Command::Sim(args) => sim_cmd::run(args).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // A verdict, not an error (`review --fail-on`): its own status and message.
+            if let Some(exit) = e.downcast_ref::<cli::Exit>() {
+                eprintln!("{exit}");
+                return ExitCode::from(exit.code);
+            }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
