@@ -168,6 +168,17 @@ impl FileTokenStore {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "tokens".to_string());
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        // The first save creates the directory, private to its owner: tokens are secrets.
+        if !dir.exists() {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(&dir).map_err(io(&dir))?;
+        }
         let bytes =
             serde_json::to_vec_pretty(contents).map_err(|source| TokenStoreError::Format {
                 path: path.to_path_buf(),

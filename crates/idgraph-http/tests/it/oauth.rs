@@ -329,8 +329,8 @@ async fn file_store_is_atomic_private_and_survives_runs() {
         std::process::id(),
         line!()
     ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("tokens.json");
+    // The store's directory does not exist yet: the first save makes it, private.
+    let path = dir.join("tokens").join("tokens.json");
     let clock = ManualClock::new(START);
     let (base, st) = token_server("T-", "csecret").await;
     st.lock().live_refresh.insert("rt-0".into());
@@ -348,6 +348,12 @@ async fn file_store_is_atomic_private_and_survives_runs() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dir_mode, 0o700);
     }
     let http = http(&clock);
     // Run 1 refreshes.
@@ -373,7 +379,7 @@ async fn file_store_is_atomic_private_and_survives_runs() {
         .await
         .unwrap()
         .is_some());
-    let names: Vec<_> = std::fs::read_dir(&dir)
+    let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
