@@ -53,6 +53,13 @@ pub enum StoreError {
     /// A page was committed for a resource the run has not started (or already finished).
     #[error("store: sync run {run_id}: resource `{resource}` is not in progress")]
     NotStarted { run_id: i64, resource: String },
+    /// A task reading from the store failed (panicked or was cancelled).
+    #[error("store: {op}: the reading task failed")]
+    Task {
+        op: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
     /// The stored people of a roster version do not validate or do not match its hash
     /// (edited by hand?).
     #[error("store: roster version {version_id} cannot be read back")]

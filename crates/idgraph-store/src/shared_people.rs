@@ -137,15 +137,40 @@ const REVIEW_ACCOUNT_COLS: &str = "app, tenant, namespace, native_id, emails, di
                                    status, seat_consuming, attributes, vendor_created_at, \
                                    vendor_updated_at, last_login_at";
 
+/// A column by position (the hot path of a million-row read: no name lookup per column).
+fn at<'r, T>(row: &'r DbRow, i: usize, column: &'static str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
+{
+    row.try_get(i).map_err(|source| StoreError::Decode {
+        table: "accounts",
+        column,
+        source,
+    })
+}
+
+/// A row of [`REVIEW_ACCOUNT_COLS`], read by position, JSON decoded straight into its type.
 fn review_account_row(row: &DbRow) -> Result<Account, StoreError> {
     const T: &str = "accounts";
+    let status: String = at(row, 6, "status")?;
+    let Json(emails): Json<Vec<String>> = at(row, 4, "emails")?;
+    let Json(attributes): Json<Map<String, Value>> = at(row, 8, "attributes")?;
     Ok(Account {
-        key: account_key(row, T)?,
-        emails: strings(row, T, "emails")?,
-        display_name: get(row, T, "display_name")?,
-        status: parsed(row, T, "status")?,
-        seat_consuming: get(row, T, "seat_consuming")?,
-        attributes: object(row, T, "attributes")?,
+        key: AccountKey {
+            app: at(row, 0, "app")?,
+            tenant: at(row, 1, "tenant")?,
+            namespace: at(row, 2, "namespace")?,
+            native_id: at(row, 3, "native_id")?,
+        },
+        emails,
+        display_name: at(row, 5, "display_name")?,
+        status: status.parse().map_err(|detail| StoreError::Corrupt {
+            table: T,
+            column: "status",
+            detail,
+        })?,
+        seat_consuming: at(row, 7, "seat_consuming")?,
+        attributes,
         created_at: get_ts_opt(row, T, "vendor_created_at")?,
         updated_at: get_ts_opt(row, T, "vendor_updated_at")?,
         last_login_at: get_ts_opt(row, T, "last_login_at")?,
@@ -480,20 +505,50 @@ pub(super) async fn review_accounts(
     store: &This,
     app: Option<&str>,
 ) -> Result<Vec<Account>, StoreError> {
-    let mut qb = QueryBuilder::<Db>::new(format!(
-        "SELECT {REVIEW_ACCOUNT_COLS} FROM accounts WHERE 1 = 1"
-    ));
-    if let Some(app) = app {
-        qb.push(" AND app = ").push_bind(app);
+    let apps: Vec<String> = match app {
+        Some(a) => vec![a.to_string()],
+        None => sqlx::query_scalar("SELECT DISTINCT app FROM accounts ORDER BY app")
+            .fetch_all(store.reader())
+            .await
+            .map_err(query_err(|| "list the apps with accounts".to_string()))?,
+    };
+    // One task per app, each on its own reader connection: decoding a million rows is CPU
+    // work that the cores share.
+    let tasks: Vec<_> = apps
+        .into_iter()
+        .map(|app| {
+            let pool = store.reader().clone();
+            tokio::spawn(async move { app_accounts(&pool, &app).await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        let mut part = t.await.map_err(|source| StoreError::Task {
+            op: "load accounts for the review".to_string(),
+            source,
+        })??;
+        if out.is_empty() {
+            out = part;
+        } else {
+            out.append(&mut part);
+        }
     }
-    qb.push(" ORDER BY app, tenant, namespace, native_id");
-    // Streamed: one row at a time becomes an account, never the whole result set as rows.
-    let mut rows = qb.build().fetch(store.reader());
+    Ok(out)
+}
+
+/// The accounts of one app in key order (the primary-key index's order), streamed: one row
+/// at a time becomes an account, never the whole result set as rows.
+async fn app_accounts(pool: &sqlx::Pool<Db>, app: &str) -> Result<Vec<Account>, StoreError> {
+    let sql = format!(
+        "SELECT {REVIEW_ACCOUNT_COLS} FROM accounts WHERE app = $1 \
+         ORDER BY app, tenant, namespace, native_id"
+    );
+    let mut rows = sqlx::query(&sql).bind(app).fetch(pool);
     let mut out = Vec::new();
     while let Some(row) = rows
         .try_next()
         .await
-        .map_err(query_err(|| "load accounts for the review".to_string()))?
+        .map_err(query_err(|| format!("load {app} accounts for the review")))?
     {
         out.push(review_account_row(&row)?);
     }

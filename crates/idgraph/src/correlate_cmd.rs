@@ -277,14 +277,16 @@ fn write_cases(out: &mut dyn Write, c: &Cases, format: Format) -> Result<()> {
                             )
                         })
                         .collect::<Vec<_>>()
-                        .join("\n");
+                        .join("; ");
                     vec![
                         account_spec(&case.account),
                         format!(
-                            "{}\n{}",
+                            "{} {}",
                             case.email.as_deref().unwrap_or("—"),
                             case.display_name.as_deref().unwrap_or("")
-                        ),
+                        )
+                        .trim()
+                        .to_string(),
                         case.status.as_str().to_string(),
                         reason(case).to_string(),
                         cands,

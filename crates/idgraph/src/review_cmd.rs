@@ -218,8 +218,7 @@ fn account_text(f: &Finding) -> String {
     };
     let mut s = format!("{}/{}/{}/{}", k.app, k.tenant, k.namespace, k.native_id);
     if let Some(e) = &f.email {
-        s.push('\n');
-        s.push_str(e);
+        s.push_str(&format!(" {e}"));
     }
     if let Some(st) = f.account_status {
         s.push_str(&format!(" ({})", st.as_str()));
@@ -230,10 +229,11 @@ fn account_text(f: &Finding) -> String {
 fn person_text(f: &Finding) -> String {
     match &f.person {
         Some(p) => {
-            let mut s = format!("{} ({})\n{}", p.name, p.employee_id, p.status);
+            let mut s = format!("{} ({}, {}", p.name, p.employee_id, p.status);
             if let Some(d) = p.status_date {
                 s.push_str(&format!(" {d}"));
             }
+            s.push(')');
             s
         }
         None => "—".to_string(),

@@ -449,6 +449,61 @@ async fn a_review_loads_the_roster_accounts_privileged_grants_decisions_and_sync
         let other = ReviewData::load(s, Some("helpscout")).await.unwrap();
         assert!(other.accounts.is_empty() && other.grants.is_empty() && other.syncs.is_empty());
 
+        // Another app: every app's accounts, in app then key order.
+        let run = s
+            .open_run("freshbooks", "owner", SyncMode::Full, t(6))
+            .await
+            .unwrap()
+            .run;
+        s.start_resource(run.id, "members", None, t(6))
+            .await
+            .unwrap();
+        let member = |id: &str| {
+            let mut a = agent(1, AccountStatus::Active);
+            a.key.app = "freshbooks".into();
+            a.key.tenant = "77001".into();
+            a.key.namespace = "member".into();
+            a.key.native_id = id.into();
+            acc(a)
+        };
+        s.commit_page(page(
+            run.id,
+            "members",
+            GrantPolicy::Additive,
+            vec![member("9"), member("10")],
+            None,
+            t(6),
+        ))
+        .await
+        .unwrap();
+        let all = ReviewData::load(s, None).await.unwrap();
+        let keys: Vec<(String, String)> = all
+            .accounts
+            .iter()
+            .map(|a| (a.key.app.clone(), a.key.native_id.clone()))
+            .collect();
+        let want: Vec<(String, String)> = [
+            ("freshbooks", "10"),
+            ("freshbooks", "9"),
+            ("freshservice", "1"),
+            ("freshservice", "2"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(keys, want);
+        assert_eq!(
+            s.review_accounts(Some("freshbooks")).await.unwrap().len(),
+            2
+        );
+        // The run is unfinished: FreshBooks has no successful sync yet.
+        let fb: Vec<_> = all.syncs.iter().filter(|x| x.app == "freshbooks").collect();
+        assert_eq!(fb.len(), 1);
+        assert_eq!(
+            (fb[0].tenant.as_str(), fb[0].last_synced_at),
+            ("77001", None)
+        );
+
         let found = s.accounts_with_id("2").await.unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].account.key, key(2));
