@@ -586,16 +586,17 @@ pub(super) async fn privileged_grants(
             raw: Value::Null,
         });
     }
+    // Driven by the (few) privileged entitlements through the grants' entitlement index,
+    // not by a scan of every grant; sorted here.
     let mut qb = QueryBuilder::<Db>::new(
         "SELECT g.app, g.tenant, g.namespace, g.native_id, g.entitlement_tenant, \
-         g.entitlement_kind, g.entitlement_id, g.attributes FROM grants g JOIN entitlements e \
-         ON e.app = g.app AND e.tenant = g.entitlement_tenant AND e.kind = g.entitlement_kind \
-         AND e.native_id = g.entitlement_id WHERE e.privileged",
+         g.entitlement_kind, g.entitlement_id, g.attributes FROM grants g \
+         WHERE (g.app, g.entitlement_tenant, g.entitlement_kind, g.entitlement_id) IN \
+         (SELECT app, tenant, kind, native_id FROM entitlements WHERE privileged)",
     );
     if let Some(app) = app {
         qb.push(" AND g.app = ").push_bind(app);
     }
-    qb.push(" ORDER BY g.app, g.tenant, g.namespace, g.native_id");
     let mut rows = qb.build().fetch(store.reader());
     let mut grants = Vec::new();
     while let Some(row) = rows.try_next().await.map_err(query_err(|| {
@@ -614,6 +615,7 @@ pub(super) async fn privileged_grants(
             attributes: object(&row, T, "attributes")?,
         });
     }
+    grants.sort_by(|a, b| (&a.account, &a.entitlement).cmp(&(&b.account, &b.entitlement)));
     Ok((entitlements, grants))
 }
 
