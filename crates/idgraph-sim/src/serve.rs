@@ -259,6 +259,8 @@ fn idgraph_section(
                 "client_id": c("client_id"),
                 "client_secret": c("client_secret"),
                 "base_url": base,
+                // A stable tenant name (the default, the API host, is a port here).
+                "account": "acme",
             });
             if scim {
                 v["scim_token"] = c("scim_token");

@@ -143,24 +143,15 @@ pub fn build_connectors(
 /// A table for a person: a header row, then one row per item.
 pub fn table(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+    // A rule under the header and nothing else: rows stay one line each, easy to scan and
+    // to grep (comfy-table's preset string: header line and its intersections only).
+    t.load_preset("     ──            ")
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
         .set_header(headers.iter().copied());
     for r in rows {
         t.add_row(r);
     }
     t.to_string()
-}
-
-/// Writes CSV rows with a header to stdout.
-pub fn write_csv(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<()> {
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-    w.write_record(headers)?;
-    for r in rows {
-        w.write_record(&r)?;
-    }
-    w.flush()?;
-    Ok(())
 }
 
 /// A command's verdict that ends the process with `code` after printing `message` on stderr;
@@ -202,6 +193,9 @@ pub fn now() -> time::OffsetDateTime {
 
 /// A time as RFC 3339 (`2026-06-01T10:00:00Z`).
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    // For people: UTC, whole seconds (JSON output keeps the full precision).
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
 }

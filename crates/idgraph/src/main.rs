@@ -3,11 +3,10 @@
 //! `idgraph.toml`).
 
 mod accounts_cmd;
-#[allow(dead_code)] // `write_csv` waits for `idgraph review`
 mod cli;
-#[allow(dead_code)] // `review_section` waits for `idgraph review`
 mod config;
 mod correlate_cmd;
+mod demo_cmd;
 mod events_cmd;
 mod init_cmd;
 mod review_cmd;
@@ -34,6 +33,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Demo(demo_cmd::DemoArgs),
     Init(init_cmd::InitArgs),
     Sync(sync_cmd::SyncArgs),
     Accounts(accounts_cmd::AccountsArgs),
@@ -59,6 +59,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => demo_cmd::run(args, &cli.global).await,
             Command::Init(args) => init_cmd::run(args, &cli.global.config),
             Command::Sync(args) => sync_cmd::run(args, &cli.global).await,
             Command::Accounts(args) => accounts_cmd::run(args, &cli.global).await,

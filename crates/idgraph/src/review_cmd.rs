@@ -349,6 +349,8 @@ fn write_table(out: &mut dyn Write, report: &ReviewReport) -> Result<()> {
             _ => writeln!(out, "Last review: {}", cli::rfc3339(s.generated_at))?,
         }
     }
+    // Findings as blocks, not a table: evidence and actions are sentences, and a block reads
+    // in any terminal width (scripts use --format json or csv).
     for (severity, findings) in r.by_severity() {
         writeln!(
             out,
@@ -356,30 +358,24 @@ fn write_table(out: &mut dyn Write, report: &ReviewReport) -> Result<()> {
             severity.as_str().to_ascii_uppercase(),
             findings.len()
         )?;
-        let rows = findings.iter().map(|f| {
-            let mut evidence = f.evidence.clone();
-            if f.wasted_seat {
-                evidence.push_str(" [wasted seat]");
-            }
+        for f in findings {
+            let mut flags = Vec::new();
             if f.privileged {
-                evidence.push_str(" [privileged]");
+                flags.push("privileged");
             }
-            vec![
-                f.kind.to_string(),
-                account_text(f),
-                person_text(f),
-                evidence,
-                f.action.clone(),
-            ]
-        });
-        writeln!(
-            out,
-            "{}",
-            cli::table(
-                &["finding", "account", "person", "evidence", "action"],
-                rows
-            )
-        )?;
+            if f.wasted_seat {
+                flags.push("wasted seat");
+            }
+            let flags = if flags.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", flags.join(", "))
+            };
+            writeln!(out, "\n  {}  {}{flags}", f.kind, account_text(f))?;
+            writeln!(out, "    person    {}", person_text(f))?;
+            writeln!(out, "    evidence  {}", f.evidence)?;
+            writeln!(out, "    action    {}", f.action)?;
+        }
     }
     if !r.cases.is_empty() {
         writeln!(
