@@ -78,6 +78,13 @@ fn main() -> ExitCode {
                 eprintln!("{exit}");
                 return ExitCode::from(exit.code);
             }
+            // The reader went away (`idgraph accounts | head`): nothing more to say.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
