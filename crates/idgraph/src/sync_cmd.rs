@@ -1122,6 +1122,112 @@ mod tests {
         assert_eq!(d.missing(), 10);
     }
 
+    fn display(
+        budgets: HashMap<String, Arc<RateBudget>>,
+        estimates: HashMap<ResKey, u64>,
+    ) -> Display {
+        Display {
+            mode: ProgressMode::Bars,
+            multi: Some(MultiProgress::with_draw_target(ProgressDrawTarget::hidden())),
+            state: Mutex::new(HashMap::new()),
+            runs: Mutex::new(HashMap::new()),
+            budgets,
+            estimates,
+            tally: Mutex::new(None),
+            clock: Arc::new(idgraph_core::FixedClock(
+                time::macros::datetime!(2026-01-01 10:00 UTC),
+            )),
+        }
+    }
+
+    fn progress(event: ProgressEvent) -> Progress {
+        Progress {
+            app: "freshdesk".into(),
+            tenant: "acme.freshdesk.com".into(),
+            run_id: 3,
+            event,
+        }
+    }
+
+    fn page(resource: &str, records_total: u64) -> ProgressEvent {
+        ProgressEvent::PageCommitted {
+            resource: resource.into(),
+            records: 100,
+            requests: 1,
+            events: 0,
+            next: Some(json!({"page": 2})),
+            pages_total: records_total / 100,
+            records_total,
+            requests_total: records_total / 100,
+        }
+    }
+
+    #[tokio::test]
+    async fn bars_take_their_total_from_the_last_full_listing_and_show_the_budget() {
+        let clock =
+            idgraph_http::ManualClock::new(time::macros::datetime!(2026-01-01 10:00:30 UTC));
+        let budget = Arc::new(RateBudget::new(
+            "freshdesk:acme.freshdesk.com",
+            idgraph_http::RatePlan::per_minute(10),
+            clock.shared(),
+        ));
+        budget
+            .acquire(&reqwest::Method::GET, "/api/v2/agents")
+            .await;
+        let d = display(
+            [("freshdesk:acme.freshdesk.com".to_string(), budget)].into(),
+            [(("freshdesk".to_string(), "agents".to_string()), 250)].into(),
+        );
+        d.observe(&progress(ProgressEvent::RunStarted {
+            mode: SyncMode::Incremental,
+            resumed: false,
+            resources: vec!["agents".into(), "contacts".into()],
+        }));
+        d.observe(&progress(ProgressEvent::ResourceStarted {
+            resource: "agents".into(),
+            since: None,
+            pages_before: 0,
+        }));
+        d.observe(&progress(ProgressEvent::ResourceStarted {
+            resource: "contacts".into(),
+            since: Some(time::macros::datetime!(2026-01-01 09:00 UTC)),
+            pages_before: 0,
+        }));
+        let bar = |r: &str| {
+            lock(&d.state)[&("freshdesk".to_string(), r.to_string())]
+                .bar
+                .clone()
+                .unwrap()
+        };
+        assert_eq!(bar("agents").length(), Some(250));
+        assert_eq!(
+            bar("contacts").length(),
+            None,
+            "no total for a listing of changes"
+        );
+        d.observe(&progress(page("agents", 100)));
+        assert_eq!(bar("agents").position(), 100);
+        let msg = bar("agents").message();
+        assert!(msg.contains("budget 9/10 (resets 30s)"), "{msg}");
+        d.observe(&progress(page("agents", 300)));
+        assert_eq!(bar("agents").length(), Some(300), "the listing grew");
+        d.observe(&progress(ProgressEvent::ResourceDone {
+            resource: "agents".into(),
+            pages: 3,
+            records: 300,
+            requests: 3,
+        }));
+        d.observe(&progress(ProgressEvent::RunInterrupted));
+        let state = lock(&d.state);
+        let agents = &state[&("freshdesk".to_string(), "agents".to_string())];
+        assert_eq!(agents.status, Some("done"));
+        assert!(agents.elapsed.is_some());
+        assert_eq!(
+            state[&("freshdesk".to_string(), "contacts".to_string())].status,
+            Some("interrupted")
+        );
+    }
+
     #[test]
     fn progress_lines_are_flat_json_objects() {
         let p = Progress {
