@@ -67,10 +67,13 @@ where
 {
     let mut groups: Groups<'a> = BTreeMap::new();
     for (a, b, c, id) in keys {
-        let ids = groups.entry((a, b, c)).or_default();
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
+        groups.entry((a, b, c)).or_default().push(id);
+    }
+    // Sorted then deduplicated: a page may hold one account's grants by the hundred thousand
+    // (a SCIM group listing), so no per-id `contains`.
+    for ids in groups.values_mut() {
+        ids.sort_unstable();
+        ids.dedup();
     }
     groups
 }
@@ -125,10 +128,11 @@ mod tests {
     fn ids_group_by_their_prefix_once_each() {
         let g = group_ids([
             ("fs", "t", "agent", "1"),
+            ("fs", "t", "agent", "3"),
             ("fs", "t", "agent", "1"),
             ("fs", "t", "requester", "2"),
         ]);
-        assert_eq!(g[&("fs", "t", "agent")], vec!["1"]);
+        assert_eq!(g[&("fs", "t", "agent")], vec!["1", "3"]);
         assert_eq!(g[&("fs", "t", "requester")], vec!["2"]);
     }
 }
