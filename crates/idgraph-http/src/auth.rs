@@ -586,3 +586,221 @@ impl Authenticator for ClientCredentials {
         Ok(true)
     }
 }
+
+/// Whether an authentication error is a token endpoint that failed in passing (a 5xx, a 429,
+/// a dropped or timed-out connection, a body cut off) rather than a refusal of the grant or
+/// the client (`invalid_grant`, `invalid_client` and other 4xx are final).
+pub fn transient_token_failure(e: &HttpError) -> bool {
+    match e {
+        HttpError::Auth {
+            source: Some(s), ..
+        } => s.is_retriable(),
+        // A token endpoint's error status or unreadable body keeps no source (its body is never
+        // quoted); the messages above, made in this file, say which.
+        HttpError::Auth { reason, .. } => {
+            reason.contains("answered HTTP 5")
+                || reason.contains("answered HTTP 429")
+                || reason.contains("body that is not JSON")
+        }
+        _ => false,
+    }
+}
+
+/// Token-endpoint attempts in all (the first included), and the back-off between them.
+const TOKEN_ATTEMPTS: u32 = 6;
+const TOKEN_BASE_DELAY: Duration = Duration::from_millis(250);
+const TOKEN_MAX_DELAY: Duration = Duration::from_secs(8);
+
+/// An OAuth grant whose token requests are tried again, with exponential back-off and full
+/// jitter on the injected clock, when they fail in passing ([`transient_token_failure`]).
+///
+/// The grants themselves never retry a token request, for the sake of single-use refresh
+/// tokens: a failed refresh leaves the in-memory tokens unchanged, so trying again sends the
+/// *same* refresh token. If the server had not processed it, that succeeds; if it had (and
+/// rotated it), the answer is `invalid_grant` — the lock-out no client can prevent, and never
+/// worse than giving up, which would send that same token on the next run. A
+/// client-credentials request holds no such token, so asking again is always safe.
+#[derive(Debug)]
+pub struct RetryTokenRequests<A> {
+    inner: A,
+    clock: SharedClock,
+    jitter: crate::retry::Jitter,
+    /// The account, for the log line of each retry.
+    key: String,
+}
+
+impl<A: Authenticator> RetryTokenRequests<A> {
+    pub fn new(inner: A, clock: SharedClock, key: impl Into<String>) -> Self {
+        Self {
+            inner,
+            clock,
+            jitter: crate::retry::Jitter::from_entropy(),
+            key: key.into(),
+        }
+    }
+
+    /// Seeded jitter, for tests that replay the same waits.
+    pub fn with_jitter(mut self, jitter: crate::retry::Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    async fn back_off(&self, attempt: u32, e: &HttpError) {
+        let exp = attempt.saturating_sub(1).min(16);
+        let cap = TOKEN_BASE_DELAY
+            .saturating_mul(1u32 << exp)
+            .min(TOKEN_MAX_DELAY);
+        let wait = self.jitter.full(cap);
+        tracing::warn!(key = %self.key, error = %e, attempt, wait_ms = wait.as_millis() as u64, "token endpoint failed in passing; trying again");
+        self.clock.sleep(wait).await;
+    }
+}
+
+#[async_trait]
+impl<A: Authenticator> Authenticator for RetryTokenRequests<A> {
+    async fn credential(&self) -> Result<Credential, HttpError> {
+        let mut attempt = 1;
+        loop {
+            match self.inner.credential().await {
+                Err(e) if attempt < TOKEN_ATTEMPTS && transient_token_failure(&e) => {
+                    self.back_off(attempt, &e).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn unauthorized(&self, refused: &Credential) -> Result<bool, HttpError> {
+        let mut attempt = 1;
+        loop {
+            match self.inner.unauthorized(refused).await {
+                Err(e) if attempt < TOKEN_ATTEMPTS && transient_token_failure(&e) => {
+                    self.back_off(attempt, &e).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::sync::Mutex;
+    use time::OffsetDateTime;
+
+    fn auth(reason: &str) -> HttpError {
+        HttpError::Auth {
+            account: "acct".into(),
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    #[test]
+    fn transient_token_failures_are_told_from_refusals() {
+        assert!(transient_token_failure(&auth(
+            "token endpoint https://x/auth/oauth/token answered HTTP 503 Service Unavailable (no OAuth error code) to a refresh_token request"
+        )));
+        assert!(transient_token_failure(&auth(
+            "token endpoint https://x answered HTTP 429 Too Many Requests (rate_limit_exceeded) to a refresh_token request"
+        )));
+        assert!(transient_token_failure(&auth(
+            "token endpoint https://x answered 200 OK with a body that is not JSON"
+        )));
+        assert!(!transient_token_failure(&auth(
+            "token endpoint https://x answered HTTP 400 Bad Request (invalid_grant) to a refresh_token request; the refresh token was refused"
+        )));
+        assert!(!transient_token_failure(&auth(
+            "token endpoint https://x answered HTTP 401 Unauthorized (invalid_client) to a client_credentials request"
+        )));
+    }
+
+    /// Fails with the queued errors, then succeeds.
+    #[derive(Debug, Default)]
+    struct Flaky {
+        errors: Mutex<Vec<HttpError>>,
+        calls: AtomicU64,
+    }
+
+    #[async_trait]
+    impl Authenticator for Flaky {
+        async fn credential(&self) -> Result<Credential, HttpError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            match self.errors.lock().map(|mut e| e.pop()) {
+                Ok(Some(e)) => Err(e),
+                _ => Ok(Credential {
+                    header: None,
+                    generation: 1,
+                }),
+            }
+        }
+        async fn unauthorized(&self, _: &Credential) -> Result<bool, HttpError> {
+            self.credential().await.map(|_| true)
+        }
+    }
+
+    fn flaky(errors: Vec<HttpError>) -> Flaky {
+        Flaky {
+            errors: Mutex::new(errors),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_in_passing_are_tried_again_with_back_off() {
+        let clock = ManualClock::new(OffsetDateTime::UNIX_EPOCH);
+        let a = RetryTokenRequests::new(
+            flaky(vec![
+                auth("token endpoint t answered HTTP 502 Bad Gateway (no OAuth error code) to a refresh_token request"),
+                auth("token endpoint t answered HTTP 429 Too Many Requests (no OAuth error code) to a refresh_token request"),
+            ]),
+            clock.shared(),
+            "acct",
+        )
+        .with_jitter(crate::retry::Jitter::seeded(1));
+        assert!(a.credential().await.is_ok());
+        assert_eq!(a.inner.calls.load(Ordering::SeqCst), 3);
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.len(), 2, "one wait before each new attempt");
+        assert!(sleeps[0] <= TOKEN_BASE_DELAY && sleeps[1] <= TOKEN_BASE_DELAY * 2);
+    }
+
+    #[tokio::test]
+    async fn refusals_are_final_and_attempts_are_bounded() {
+        let clock = ManualClock::new(OffsetDateTime::UNIX_EPOCH);
+        let refused = RetryTokenRequests::new(
+            flaky(vec![auth(
+                "token endpoint t answered HTTP 400 Bad Request (invalid_grant) to a refresh_token request",
+            )]),
+            clock.shared(),
+            "acct",
+        );
+        assert!(refused.credential().await.is_err());
+        assert_eq!(refused.inner.calls.load(Ordering::SeqCst), 1);
+
+        let down = RetryTokenRequests::new(
+            flaky(
+                (0..10)
+                    .map(|_| auth("token endpoint t answered HTTP 503 Service Unavailable (x) to a client_credentials request"))
+                    .collect(),
+            ),
+            clock.shared(),
+            "acct",
+        );
+        assert!(down
+            .unauthorized(&Credential {
+                header: None,
+                generation: 1
+            })
+            .await
+            .is_err());
+        assert_eq!(
+            down.inner.calls.load(Ordering::SeqCst),
+            u64::from(TOKEN_ATTEMPTS)
+        );
+    }
+}

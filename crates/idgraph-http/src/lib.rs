@@ -40,8 +40,8 @@ pub mod secret;
 pub mod store;
 
 pub use auth::{
-    Authenticator, AuthorizationCode, ClientCredentials, Credential, OAuthClient, OAuthOptions,
-    StaticAuth,
+    transient_token_failure, Authenticator, AuthorizationCode, ClientCredentials, Credential,
+    OAuthClient, OAuthOptions, RetryTokenRequests, StaticAuth,
 };
 pub use budget::{
     BudgetMetrics, BudgetRegistry, RateBudget, RateHeaders, RatePlan, SubLimit, WindowStatus,

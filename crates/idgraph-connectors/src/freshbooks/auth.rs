@@ -6,51 +6,23 @@
 //!   configured `refresh_token` is written there as an already-expired token set, so the first
 //!   request refreshes. Once the store holds tokens the configured one is never used again
 //!   (it is spent).
-//! - **Transient token-endpoint failures.** The HTTP crate never retries a token request. A
-//!   refresh that failed with a 5xx, a 429 or a dropped connection left the in-memory tokens
-//!   unchanged, so trying again sends the *same* refresh token: if the server had not
-//!   processed it, that succeeds; if it had (and rotated it), the answer is `invalid_grant`,
-//!   the lock-out that no client can prevent — never worse than giving up. A few attempts with
-//!   exponential back-off and full jitter on the injected clock.
+//! - **Transient token-endpoint failures**: [`idgraph_http::RetryTokenRequests`] tries a
+//!   refresh that failed in passing again (why that is never worse than giving up: there).
 
 use idgraph_http::{
-    Authenticator, AuthorizationCode, Credential, HttpError, Jitter, Secret, SharedClock, TokenSet,
-    TokenStore,
+    Authenticator, AuthorizationCode, Credential, HttpError, RetryTokenRequests, Secret,
+    SharedClock, TokenSet, TokenStore,
 };
 use std::sync::Arc;
-use std::time::Duration;
-
-/// Token-endpoint attempts in all (first included).
-const ATTEMPTS: u32 = 6;
-const BASE_DELAY: Duration = Duration::from_millis(250);
-const MAX_DELAY: Duration = Duration::from_secs(8);
-
-/// Whether an authentication error is a token endpoint that failed in passing (5xx, 429,
-/// connection dropped or timed out) rather than a refusal of the grant.
-pub(crate) fn transient_token_failure(e: &HttpError) -> bool {
-    match e {
-        HttpError::Auth {
-            source: Some(s), ..
-        } => s.is_retriable(),
-        // The HTTP crate keeps no source for an error status of the token endpoint; its
-        // message names the status ("answered HTTP 503 Service Unavailable (…)").
-        HttpError::Auth { reason, .. } => {
-            reason.contains("answered HTTP 5") || reason.contains("answered HTTP 429")
-        }
-        _ => false,
-    }
-}
 
 /// [`AuthorizationCode`] with seeding and retries of transient token-endpoint failures.
 #[derive(Debug)]
 pub(crate) struct GrantAuth {
-    inner: AuthorizationCode,
+    inner: RetryTokenRequests<AuthorizationCode>,
     store: Arc<dyn TokenStore>,
     key: String,
     initial_refresh: Option<Secret>,
     seeded: tokio::sync::OnceCell<()>,
-    clock: SharedClock,
-    jitter: Jitter,
 }
 
 impl GrantAuth {
@@ -62,13 +34,11 @@ impl GrantAuth {
         clock: SharedClock,
     ) -> Self {
         Self {
-            inner,
+            inner: RetryTokenRequests::new(inner, clock, key.clone()),
             store,
             key,
             initial_refresh,
             seeded: tokio::sync::OnceCell::new(),
-            clock,
-            jitter: Jitter::from_entropy(),
         }
     }
 
@@ -111,42 +81,16 @@ impl GrantAuth {
             .await
             .map(|_| ())
     }
-
-    async fn back_off(&self, attempt: u32, e: &HttpError) {
-        let exp = attempt.saturating_sub(1).min(16);
-        let cap = BASE_DELAY.saturating_mul(1u32 << exp).min(MAX_DELAY);
-        let wait = self.jitter.full(cap);
-        tracing::warn!(key = %self.key, error = %e, attempt, wait_ms = wait.as_millis() as u64, "FreshBooks: token endpoint failed in passing; trying again");
-        self.clock.sleep(wait).await;
-    }
 }
 
 #[async_trait::async_trait]
 impl Authenticator for GrantAuth {
     async fn credential(&self) -> Result<Credential, HttpError> {
         self.seed().await?;
-        let mut attempt = 1;
-        loop {
-            match self.inner.credential().await {
-                Err(e) if attempt < ATTEMPTS && transient_token_failure(&e) => {
-                    self.back_off(attempt, &e).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        self.inner.credential().await
     }
 
     async fn unauthorized(&self, refused: &Credential) -> Result<bool, HttpError> {
-        let mut attempt = 1;
-        loop {
-            match self.inner.unauthorized(refused).await {
-                Err(e) if attempt < ATTEMPTS && transient_token_failure(&e) => {
-                    self.back_off(attempt, &e).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        self.inner.unauthorized(refused).await
     }
 }

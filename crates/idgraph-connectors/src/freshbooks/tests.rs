@@ -1,11 +1,9 @@
 //! Unit tests of the FreshBooks mapping, configuration and error classification (no I/O).
 
-use super::auth::transient_token_failure;
 use super::config::FreshbooksConfig;
 use super::map::*;
 use super::model::Me;
 use idgraph_core::{AccountStatus, Record};
-use idgraph_http::HttpError;
 use serde_json::json;
 use time::macros::datetime;
 
@@ -229,22 +227,4 @@ fn config_defaults_and_secret_never_prints() {
         err.contains("api_key"),
         "unknown keys are refused by name: {err}"
     );
-}
-
-#[test]
-fn transient_token_failures_are_told_from_refusals() {
-    let auth = |reason: &str| HttpError::Auth {
-        account: "freshbooks:x".into(),
-        reason: reason.into(),
-        source: None,
-    };
-    assert!(transient_token_failure(&auth(
-        "token endpoint https://x/auth/oauth/token answered HTTP 503 Service Unavailable (no OAuth error code) to a refresh_token request"
-    )));
-    assert!(transient_token_failure(&auth(
-        "token endpoint https://x answered HTTP 429 Too Many Requests (rate_limit_exceeded) to a refresh_token request"
-    )));
-    assert!(!transient_token_failure(&auth(
-        "token endpoint https://x answered HTTP 400 Bad Request (invalid_grant) to a refresh_token request; the refresh token was refused"
-    )));
 }

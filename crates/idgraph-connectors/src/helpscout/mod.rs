@@ -19,7 +19,6 @@
 //! `updated_since`: every sync is a full listing, which the engine diffs. Email lookups are
 //! local ([`map::EmailIndex`]): the API has no email filter (guide).
 
-mod auth;
 pub mod client;
 pub mod config;
 pub mod map;
@@ -41,7 +40,7 @@ use client::HelpscoutClient;
 use idgraph_core::{AccountStatus, Record};
 use idgraph_http::{
     ApiConfig, ClientCredentials, FileTokenStore, MemoryTokenStore, OAuthClient, OAuthOptions,
-    PageCursor, TokenStore,
+    PageCursor, RetryTokenRequests, TokenStore,
 };
 use idgraph_scim::Filter;
 use map::{APP, ROLE, TEAM, USER};
@@ -111,7 +110,7 @@ impl HelpscoutConnector {
         )
         .map_err(|e| config_err(format!("token_url: {e}")))?;
         let grant = ClientCredentials::new(&ctx.http, oauth, store, OAuthOptions::new(&account));
-        let auth = auth::RetryingClientCredentials::new(grant, ctx.clock.clone(), account.clone());
+        let auth = RetryTokenRequests::new(grant, ctx.clock.clone(), account.clone());
         let budget = if ctx.pace {
             ctx.budgets.budget(&account, config.plan())
         } else {

@@ -1,12 +1,11 @@
 //! Unit tests of the Help Scout mapping, the local email index, configuration and error
 //! classification (no I/O).
 
-use super::auth::transient_token_failure;
 use super::config::HelpscoutConfig;
 use super::map::*;
 use super::model::User;
 use idgraph_core::{AccountStatus, Record};
-use idgraph_http::{HttpError, Secret};
+use idgraph_http::Secret;
 use serde_json::json;
 use time::macros::datetime;
 
@@ -212,22 +211,4 @@ fn config_defaults_real_token_endpoint_and_secrets_never_print() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("page_size"), "{err}");
-}
-
-#[test]
-fn transient_token_failures_are_told_from_refusals() {
-    let auth = |reason: &str| HttpError::Auth {
-        account: "helpscout:acme".into(),
-        reason: reason.into(),
-        source: None,
-    };
-    assert!(transient_token_failure(&auth(
-        "token endpoint https://x/v2/oauth2/token answered HTTP 502 Bad Gateway (no OAuth error code) to a client_credentials request"
-    )));
-    assert!(transient_token_failure(&auth(
-        "token endpoint https://x answered 200 OK with a body that is not JSON"
-    )));
-    assert!(!transient_token_failure(&auth(
-        "token endpoint https://x answered HTTP 401 Unauthorized (invalid_client) to a client_credentials request"
-    )));
 }
