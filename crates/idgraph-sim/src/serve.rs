@@ -253,6 +253,8 @@ fn idgraph_section(
             "redirect_uri": c("redirect_uri"),
             "refresh_token": c("refresh_token"),
             "base_url": base,
+            // A readable name for the grant (the default, the client id, is 64 hex digits).
+            "grant": "acme",
         }),
         App::Helpscout => {
             let mut v = json!({
