@@ -36,6 +36,10 @@ use std::time::Instant;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
+/// The binary's allocator (`src/main.rs`), so that the figures are the command's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ANCHOR: OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
 const CHILD: &str = "IDGRAPH_BENCH_REVIEW_DIR";
 const PAGE: usize = 1_000;

@@ -17,6 +17,12 @@ mod sync_cmd;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: loading a million accounts for a review is mostly
+/// small allocations made on one thread (sqlx's SQLite worker) and freed on another, where
+/// glibc's malloc is slow (docs/benchmarks.md, "The access review through the store").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// idgraph: who has access to which SaaS app, and what is wrong with it.
 ///
 /// idgraph pulls every account, role, group and membership out of Freshservice, Freshdesk,
