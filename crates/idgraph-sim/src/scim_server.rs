@@ -48,6 +48,14 @@ pub trait ScimBackend: Send + Sync + 'static {
         let total = all.len();
         (all.into_iter().skip(skip).take(take).collect(), total)
     }
+    /// Calls `f` with each user of [`ScimBackend::list_users`], in order, one at a time, so that
+    /// a filtered listing need not hold every rendered user at once. The default renders them
+    /// all first; backends with many users override it.
+    fn each_user(&self, f: &mut dyn FnMut(Value)) {
+        for v in self.list_users() {
+            f(v);
+        }
+    }
     fn get_user(&self, id: &str) -> Option<Value>;
     fn create_user(&self, resource: Value) -> Result<Value, ScimError>;
     fn replace_user(&self, id: &str, resource: Value) -> Result<Value, ScimError>;
@@ -678,6 +686,20 @@ fn list(s: &ServerState, kind: Kind, info: &ReqInfo) -> Result<Response, ScimErr
                 .into_iter()
                 .map(|v| projection.apply(finish(kind, v, &info.base)))
                 .collect::<Vec<_>>();
+            (page, total)
+        }
+        (Some(filter), Kind::User) => {
+            // One user at a time: count the matches, keep the page's.
+            let (mut page, mut total) = (Vec::new(), 0usize);
+            s.backend.each_user(&mut |v| {
+                let v = finish(kind, v, &info.base);
+                if filter.matches(&v) {
+                    if total >= start - 1 && page.len() < count {
+                        page.push(projection.apply(v));
+                    }
+                    total += 1;
+                }
+            });
             (page, total)
         }
         _ => {

@@ -11,7 +11,7 @@ use crate::clock::rfc3339;
 use crate::common::PlanTier;
 use crate::scim_server::{ScimBackend, ScimError};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// The SCIM view of the Help Scout account.
@@ -236,12 +236,30 @@ impl ScimBackend for HelpscoutScim {
     }
 
     fn list_users(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        self.each_user(&mut |v| out.push(v));
+        out
+    }
+
+    fn each_user(&self, f: &mut dyn FnMut(Value)) {
         let t = self.0.tenant.lock();
-        t.users
-            .values()
-            .filter(|u| u.status.scim_visible())
-            .map(|u| self.user_json(&t, u))
-            .collect()
+        // Every user's teams from one pass over the teams (asking each team about each user
+        // costs users × teams).
+        let mut teams_of: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
+        for team in t.teams.values() {
+            for id in &team.members {
+                teams_of
+                    .entry(*id)
+                    .or_default()
+                    .push((team.id, team.name.clone()));
+            }
+        }
+        for u in t.users.values().filter(|u| u.status.scim_visible()) {
+            f(render_scim_user(
+                u,
+                teams_of.get(&u.id).map_or(&[][..], Vec::as_slice),
+            ));
+        }
     }
 
     fn users_page(&self, skip: usize, take: usize) -> (Vec<Value>, usize) {
