@@ -835,6 +835,18 @@ async fn tombstone_entitlements(
     Ok(changes)
 }
 
+/// `AND` the row is this account's (`app`, `tenant`, `namespace`, `native_id`).
+fn push_account_key<'a>(qb: &mut QueryBuilder<'a, Db>, k: &'a AccountKey) {
+    qb.push(" AND app = ")
+        .push_bind(k.app.as_str())
+        .push(" AND tenant = ")
+        .push_bind(k.tenant.as_str())
+        .push(" AND namespace = ")
+        .push_bind(k.namespace.as_str())
+        .push(" AND native_id = ")
+        .push_bind(k.native_id.as_str());
+}
+
 /// `LIMIT`/`OFFSET` for a listing (SQLite needs a limit whenever there is an offset).
 fn push_page(qb: &mut QueryBuilder<'_, Db>, limit: Option<u64>, offset: Option<u64>) {
     if limit.is_some() || offset.is_some() {
@@ -1342,14 +1354,7 @@ impl Store for This {
             qb.push(" AND app = ").push_bind(app.as_str());
         }
         if let Some(k) = &filter.account {
-            qb.push(" AND app = ")
-                .push_bind(k.app.as_str())
-                .push(" AND tenant = ")
-                .push_bind(k.tenant.as_str())
-                .push(" AND namespace = ")
-                .push_bind(k.namespace.as_str())
-                .push(" AND native_id = ")
-                .push_bind(k.native_id.as_str());
+            push_account_key(&mut qb, k);
         }
         if let Some(k) = &filter.entitlement {
             qb.push(" AND app = ")
@@ -1397,14 +1402,7 @@ impl Store for This {
             qb.push(" AND run_id = ").push_bind(run_id);
         }
         if let Some(k) = &filter.account {
-            qb.push(" AND app = ")
-                .push_bind(k.app.as_str())
-                .push(" AND tenant = ")
-                .push_bind(k.tenant.as_str())
-                .push(" AND namespace = ")
-                .push_bind(k.namespace.as_str())
-                .push(" AND native_id = ")
-                .push_bind(k.native_id.as_str());
+            push_account_key(&mut qb, k);
         }
         qb.push(" ORDER BY id");
         push_page(&mut qb, filter.limit, None);

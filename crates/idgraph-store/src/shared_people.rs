@@ -480,14 +480,7 @@ pub(super) async fn decisions(
         qb.push(" AND app = ").push_bind(app.as_str());
     }
     if let Some(k) = &filter.account {
-        qb.push(" AND app = ")
-            .push_bind(k.app.as_str())
-            .push(" AND tenant = ")
-            .push_bind(k.tenant.as_str())
-            .push(" AND namespace = ")
-            .push_bind(k.namespace.as_str())
-            .push(" AND native_id = ")
-            .push_bind(k.native_id.as_str());
+        push_account_key(&mut qb, k);
     }
     qb.push(" ORDER BY decided_at, id");
     let rows = qb
